@@ -1,0 +1,76 @@
+//! The one error type of the crate; each variant maps to one C result code.
+
+use std::fmt;
+
+/// Why a ring operation did not do what was asked.
+///
+/// Every variant corresponds to one `RING_RESULT_*` code of the C API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The ring is closed: a write after `close`, or a reader at the end of
+    /// a closed ring (end of stream).
+    Closed,
+    /// The wait ended before a record arrived or a flush completed.
+    Timeout,
+    /// The record is larger than the ring's `max_record`; nothing was written.
+    TooLarge {
+        /// Bytes in the rejected record.
+        len: usize,
+        /// The ring's `max_record`.
+        max: usize,
+    },
+    /// The caller's buffer cannot hold the next record. The record is kept
+    /// for the next call, with its `lost` count.
+    BufSmall {
+        /// Bytes needed.
+        len: usize,
+        /// The record's sequence number.
+        seq: u64,
+        /// Records lost just before it.
+        lost: u64,
+    },
+    /// A byte-stream read found that records were overwritten before this
+    /// reader read them; the stream goes on from the oldest retained record.
+    Lost {
+        /// Records skipped.
+        records: u64,
+    },
+    /// An argument is out of range (for example a capacity outside
+    /// 1 KiB..=1 TiB); the message says which.
+    InvalidArgument(&'static str),
+    /// The ring's memory could not be allocated.
+    NoMemory,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Closed => f.write_str("ring is closed"),
+            Error::Timeout => f.write_str("timed out"),
+            Error::TooLarge { len, max } => {
+                write!(f, "record of {len} bytes is larger than the ring's max_record ({max})")
+            }
+            Error::BufSmall { len, seq, .. } => write!(f, "buffer too small: record {seq} needs {len} bytes"),
+            Error::Lost { records } => write!(f, "{records} records were overwritten before this reader read them"),
+            Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Error::NoMemory => f.write_str("out of memory"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> std::io::Error {
+        use std::io::ErrorKind;
+        let kind = match e {
+            Error::Closed => ErrorKind::BrokenPipe,
+            Error::Timeout => ErrorKind::TimedOut,
+            Error::TooLarge { .. } | Error::InvalidArgument(_) => ErrorKind::InvalidInput,
+            Error::NoMemory => ErrorKind::OutOfMemory,
+            Error::BufSmall { .. } | Error::Lost { .. } => ErrorKind::Other,
+        };
+        std::io::Error::new(kind, e)
+    }
+}

@@ -1,0 +1,92 @@
+//! ringlog's core: the most recent N bytes of a program's logs in a fixed
+//! in-memory ring, written by many threads and streamed by many independent
+//! readers.
+//!
+//! # What you can rely on
+//!
+//! * **Records.** Each successful [`Ring::write`] appends one record: the
+//!   bytes given, whole. Records of concurrent writers never interleave and
+//!   are never torn. Records are numbered 0, 1, 2, ... (their *seq*), in the
+//!   order readers see them. A record is visible to every reader when the
+//!   write returns. Empty records are valid.
+//! * **Overwrite.** The ring keeps the newest records that fit in its
+//!   capacity (framing included: 16 bytes of header plus padding to 8, at
+//!   most 23 bytes per record) and evicts the oldest whole records.
+//! * **Writers never wait for readers.** A write costs the same with no
+//!   reader or a hundred, allocates nothing and makes no system call unless
+//!   a reader or flush is asleep and must be woken.
+//! * **Readers** ([`Reader`]) start at the oldest retained record, at the
+//!   newest, or at a seq, and each goes at its own pace. One that falls
+//!   behind is *lapped*: its next record carries `lost`, the number of
+//!   records it missed, and reading resumes at the oldest retained record.
+//!   Records read plus `lost` reported always equal the records written.
+//! * **Flush, close, snapshot.** [`Ring::flush`] waits until the readers
+//!   have caught up with what was written before it; [`Ring::close`] ends
+//!   every stream after the readers drain the ring; [`Ring::snapshot`]
+//!   copies what the ring holds. Dropping the last [`Ring`] closes it.
+//! * **One region.** The state lives in one pointer-free memory region (a
+//!   header and the data), so that it can later be placed in a file;
+//!   [`image::parse`] reads such a region back.
+//!
+//! # Example
+//!
+//! ```
+//! use std::io::Write;
+//! use std::time::Duration;
+//! use ringbuf_core::{Ring, Start};
+//!
+//! let ring = Ring::new(1 << 20)?;
+//! let mut tail = ring.reader(Start::Newest);
+//!
+//! let writer = {
+//!     let ring = ring.clone();
+//!     std::thread::spawn(move || {
+//!         for i in 0..3 {
+//!             writeln!(&ring, "request {i} served").unwrap(); // one record each
+//!         }
+//!     })
+//! };
+//! writer.join().unwrap();
+//!
+//! for i in 0..3 {
+//!     let rec = tail.next_timeout(Duration::from_secs(5))?;
+//!     assert_eq!(rec.seq, i);
+//!     assert_eq!(rec.lost, 0);
+//!     assert_eq!(rec.data, format!("request {i} served\n").into_bytes());
+//! }
+//! ring.close();
+//! assert!(tail.next().is_none()); // end of the closed ring
+//! # Ok::<(), ringbuf_core::Error>(())
+//! ```
+//!
+//! # Building for checkers
+//!
+//! `--cfg loom` swaps every atomic and lock for loom's (see `tests/loom.rs`);
+//! `--cfg ringlog_checked` copies payloads word by word through atomics so
+//! that ThreadSanitizer and Miri see no data race (see `region`).
+
+mod error;
+mod frame;
+pub mod image;
+mod line;
+mod reader;
+mod region;
+mod registry;
+mod ring;
+mod shared;
+mod snapshot;
+mod sync;
+mod write;
+
+pub use error::Error;
+pub use reader::{Reader, Record, RecordInfo, Start};
+pub use ring::{Ring, Stats, MAX_CAPACITY, MIN_CAPACITY};
+
+/// Bytes of framing per record: a 16-byte header, then padding of the
+/// payload to a multiple of 8.
+pub const RECORD_HEADER: usize = frame::HEADER_LEN as usize;
+
+/// Bytes a record of `len` payload bytes occupies in the ring.
+pub const fn record_size(len: usize) -> usize {
+    frame::record_size(len as u64) as usize
+}

@@ -1,0 +1,188 @@
+//! The one place that imports atomics, locks and thread primitives.
+//!
+//! Under `--cfg loom` everything here is loom's model type, so the loom tests
+//! (`tests/loom.rs`) explore the real protocol code, not a copy of it. Without
+//! loom, locks and condition variables are parking_lot's (futex based, no
+//! poisoning) behind a small std-like API that both backends share.
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::Arc;
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
+
+use std::time::Instant;
+
+/// When a blocking call gives up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// Wait as long as it takes.
+    Never,
+    /// Give up at this instant (an instant in the past means: do not wait).
+    At(Instant),
+}
+
+impl Deadline {
+    /// Turns an optional timeout into a deadline: `None` waits forever, a
+    /// timeout too large to represent also waits forever.
+    pub(crate) fn after(timeout: Option<std::time::Duration>) -> Deadline {
+        match timeout.and_then(|t| Instant::now().checked_add(t)) {
+            Some(at) => Deadline::At(at),
+            None => Deadline::Never,
+        }
+    }
+
+    /// A deadline that has already passed: check once, never wait.
+    pub(crate) fn poll() -> Deadline {
+        Deadline::At(Instant::now())
+    }
+
+    /// True when there is no time left.
+    pub(crate) fn expired(self) -> bool {
+        match self {
+            Deadline::Never => false,
+            Deadline::At(at) => Instant::now() >= at,
+        }
+    }
+}
+
+/// A mutual-exclusion lock with the same surface on both backends.
+pub(crate) struct Mutex<T> {
+    #[cfg(not(loom))]
+    inner: parking_lot::Mutex<T>,
+    #[cfg(loom)]
+    inner: loom::sync::Mutex<T>,
+}
+
+/// Proof that a [`Mutex`] is held.
+#[cfg(not(loom))]
+pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+/// Proof that a [`Mutex`] is held.
+#[cfg(loom)]
+pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Mutex {
+            #[cfg(not(loom))]
+            inner: parking_lot::Mutex::new(value),
+            #[cfg(loom)]
+            inner: loom::sync::Mutex::new(value),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        #[cfg(not(loom))]
+        return self.inner.lock();
+        // A panic while a ring lock is held leaves nothing half-updated (the
+        // locks guard no ring state, only sleeping), so poison is ignored.
+        #[cfg(loom)]
+        return self.inner.lock().unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// A condition variable paired with [`Mutex`].
+pub(crate) struct Condvar {
+    #[cfg(not(loom))]
+    inner: parking_lot::Condvar,
+    #[cfg(loom)]
+    inner: loom::sync::Condvar,
+}
+
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Condvar {
+            #[cfg(not(loom))]
+            inner: parking_lot::Condvar::new(),
+            #[cfg(loom)]
+            inner: loom::sync::Condvar::new(),
+        }
+    }
+
+    /// Sleeps until notified or until `deadline`; may also wake spuriously.
+    /// Callers re-check their condition in a loop.
+    pub(crate) fn wait_until<'a, T>(&self, guard: MutexGuard<'a, T>, deadline: Deadline) -> MutexGuard<'a, T> {
+        #[cfg(not(loom))]
+        {
+            let mut guard = guard;
+            match deadline {
+                Deadline::Never => self.inner.wait(&mut guard),
+                Deadline::At(at) => {
+                    let _ = self.inner.wait_until(&mut guard, at);
+                }
+            }
+            guard
+        }
+        #[cfg(loom)]
+        {
+            // loom has no clock: a bounded wait is modelled as "the time ran
+            // out at once", so models exercise the re-check after a timeout.
+            match deadline {
+                Deadline::Never => self.inner.wait(guard).unwrap_or_else(|e| e.into_inner()),
+                Deadline::At(_) => guard,
+            }
+        }
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.inner.notify_all();
+    }
+}
+
+/// A bounded busy-wait: a few rounds of `spin_loop` with growing length.
+/// `spin` returns false once the budget is used up; the caller then sleeps
+/// (readers, committers) or yields (the reservation lock).
+pub(crate) struct Spin {
+    round: u32,
+}
+
+/// Rounds of spinning before a waiter parks: 2^0 + ... + 2^6 = 127 pause
+/// instructions, about a microsecond.
+const SPIN_ROUNDS: u32 = 7;
+
+impl Spin {
+    pub(crate) fn new() -> Self {
+        Spin { round: 0 }
+    }
+
+    /// Spins a little; false when the budget is spent.
+    pub(crate) fn spin(&mut self) -> bool {
+        #[cfg(loom)]
+        {
+            // loom explores interleavings, not time: spinning adds nothing.
+            false
+        }
+        #[cfg(not(loom))]
+        {
+            if self.round >= SPIN_ROUNDS {
+                return false;
+            }
+            for _ in 0..(1u32 << self.round) {
+                std::hint::spin_loop();
+            }
+            self.round += 1;
+            true
+        }
+    }
+
+    /// Spins while the budget lasts, then yields the CPU. For waits on a
+    /// critical section a few instructions long, whose holder can only be
+    /// slow if it was preempted.
+    pub(crate) fn spin_or_yield(&mut self) {
+        if !self.spin() {
+            yield_now();
+        }
+    }
+}
+
+/// Gives the CPU to another thread (under loom: lets the model switch).
+pub(crate) fn yield_now() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+}
