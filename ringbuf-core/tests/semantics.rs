@@ -328,7 +328,8 @@ fn every_write_macro_call_is_one_record() {
     let ring = Ring::new(1 << 16).unwrap();
     let mut rd = ring.reader(Start::Oldest);
     let user = "ann";
-    writeln!(&ring, "user={user} action={} ok={}", 42, true).unwrap();
+    let ok = true;
+    writeln!(&ring, "user={user} action={} ok={ok}", 42).unwrap();
     write!(&ring, "plain").unwrap();
     let long = "y".repeat(5000);
     writeln!(&ring, "{long}-{}", 7).unwrap();
