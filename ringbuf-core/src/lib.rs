@@ -90,3 +90,8 @@ pub const RECORD_HEADER: usize = frame::HEADER_LEN as usize;
 pub const fn record_size(len: usize) -> usize {
     frame::record_size(len as u64) as usize
 }
+
+/// The README's Rust example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExample;

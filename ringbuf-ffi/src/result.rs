@@ -1,0 +1,101 @@
+//! `ring_result`: what every fallible C call returns.
+
+use std::ffi::c_char;
+
+use ringbuf_core::Error;
+
+/// The outcome of a ringlog call. The numbers never change once released.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ring_result {
+    /// Success.
+    Ok = 0,
+    /// Write after close; reader at the end of a closed ring.
+    Closed = 1,
+    /// The wait ended first.
+    Timeout = 2,
+    /// Record larger than `ring_max_record()`; nothing was written.
+    TooLarge = 3,
+    /// Buffer too small: `out->len` holds the size needed; the record is kept.
+    BufSmall = 4,
+    /// A required pointer argument was NULL.
+    NullParameter = 5,
+    /// An argument is out of range: capacity outside 1 KiB..1 TiB, unknown
+    /// start, a buffer length above `PTRDIFF_MAX`.
+    InvalidArgument = 6,
+    /// The ring's memory could not be allocated.
+    NoMemory = 7,
+    /// A bug inside ringlog was caught at the boundary; the call did nothing
+    /// that can be observed as half-done.
+    Panic = 8,
+    /// `ring_reader_read` only: bytes were overwritten before this reader
+    /// read them; the next call goes on from the start of the oldest
+    /// retained record.
+    Lost = 9,
+}
+
+impl From<Error> for ring_result {
+    fn from(e: Error) -> ring_result {
+        match e {
+            Error::Closed => ring_result::Closed,
+            Error::Timeout => ring_result::Timeout,
+            Error::TooLarge { .. } => ring_result::TooLarge,
+            Error::BufSmall { .. } => ring_result::BufSmall,
+            Error::Lost { .. } => ring_result::Lost,
+            Error::InvalidArgument(_) => ring_result::InvalidArgument,
+            Error::NoMemory => ring_result::NoMemory,
+            _ => ring_result::Panic,
+        }
+    }
+}
+
+/// Static, NUL-terminated text for each code.
+fn text(code: u32) -> &'static [u8] {
+    match code {
+        0 => b"ok\0",
+        1 => b"ring is closed\0",
+        2 => b"timed out\0",
+        3 => b"record larger than ring_max_record()\0",
+        4 => b"buffer too small for the record\0",
+        5 => b"a required pointer argument was NULL\0",
+        6 => b"invalid argument\0",
+        7 => b"out of memory\0",
+        8 => b"internal error (panic caught at the ringlog boundary)\0",
+        9 => b"records were overwritten before this reader read them\0",
+        _ => b"unknown ring_result code\0",
+    }
+}
+
+/// A short English description of a result code.
+///
+/// Takes any integer, since C can pass one; unknown codes get
+/// "unknown ring_result code". The text is static: never NULL, never freed.
+///
+/// # Safety
+///
+/// None: any value is accepted. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ring_result_str(code: u32) -> *const c_char {
+    ffi_boundary!(c"internal error".as_ptr(), { text(code).as_ptr().cast() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn every_code_has_text_and_unknown_codes_are_safe() {
+        for code in 0..=9u32 {
+            // SAFETY: ring_result_str returns static NUL-terminated text.
+            let s = unsafe { CStr::from_ptr(ring_result_str(code)) };
+            assert!(!s.to_bytes().is_empty());
+            assert_ne!(s.to_bytes(), b"unknown ring_result code");
+        }
+        for code in [10, 1000, u32::MAX] {
+            // SAFETY: as above.
+            let s = unsafe { CStr::from_ptr(ring_result_str(code)) };
+            assert_eq!(s.to_bytes(), b"unknown ring_result code");
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! `ring`: create, write, flush, close, snapshot, free.
+
+use std::ffi::c_void;
+
+use ringbuf_core::Ring;
+
+use crate::boundary::{input, output, timeout, Out, MAX_BUFFER};
+use crate::result::ring_result;
+
+/// A ring of log records. Opaque; made by `ring_new`, released by
+/// `ring_free`. Safe to use from any number of threads at once.
+pub struct ring {
+    _private: [u8; 0],
+}
+
+/// The `Ring` behind a handle, or `None` for NULL.
+///
+/// # Safety
+///
+/// `r` is NULL or a live handle from `ring_new`.
+pub(crate) unsafe fn ring_ref<'a>(r: *const ring) -> Option<&'a Ring> {
+    // SAFETY: a non-NULL handle points to the `Ring` boxed by `ring_new`,
+    // which lives until `ring_free`.
+    unsafe { r.cast::<Ring>().as_ref() }
+}
+
+/// Creates a ring of `capacity` bytes, per-record framing included, rounded
+/// up to a power of two. Stores the handle in `*out` (NULL on failure).
+///
+/// Each record costs its length plus 16 bytes of header plus padding to a
+/// multiple of 8 (at most 23 bytes of framing). The largest record is
+/// `ring_max_record()`: a quarter of the capacity.
+///
+/// Returns RING_RESULT_OK, RING_RESULT_NULL_PARAMETER (`out` is NULL),
+/// RING_RESULT_INVALID_ARGUMENT (capacity outside 1 KiB..1 TiB) or
+/// RING_RESULT_NO_MEMORY (the allocation failed; the process is not
+/// aborted).
+///
+/// # Safety
+///
+/// `out` must be NULL or point to writable storage for a `ring *`.
+#[no_mangle]
+pub unsafe extern "C" fn ring_new(capacity: usize, out: *mut *mut ring) -> ring_result {
+    ffi_boundary!(ring_result::Panic, {
+        // SAFETY: the caller passes NULL or a writable `ring *`.
+        let mut out = try_ref!(unsafe { Out::new(out) });
+        out.set(std::ptr::null_mut());
+        match Ring::new(capacity) {
+            Ok(r) => {
+                out.set(Box::into_raw(Box::new(r)).cast());
+                ring_result::Ok
+            }
+            Err(e) => e.into(),
+        }
+    })
+}
+
+/// Releases this handle. NULL is a no-op.
+///
+/// Readers made from the ring stay valid and keep its memory alive; since
+/// nobody can write any more, the ring is closed: its readers read what it
+/// holds, then get RING_RESULT_CLOSED.
+///
+/// # Safety
+///
+/// `r` must be NULL or a handle from `ring_new` not yet freed, and no other
+/// thread may use it during or after this call (double free and use after
+/// free are undefined).
+#[no_mangle]
+pub unsafe extern "C" fn ring_free(r: *mut ring) {
+    ffi_boundary!((), {
+        if !r.is_null() {
+            // SAFETY: `r` came from `Box::into_raw` in `ring_new` and is
+            // freed once, by the caller's contract.
+            drop(unsafe { Box::from_raw(r.cast::<Ring>()) });
+        }
+    })
+}
+
+/// The ring's size in bytes (framing included); 0 for NULL.
+///
+/// # Safety
+///
+/// `r` must be NULL or a live handle. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn ring_capacity(r: *const ring) -> usize {
+    // SAFETY: the caller passes NULL or a live handle.
+    ffi_boundary!(0, { unsafe { ring_ref(r) }.map_or(0, Ring::capacity) })
+}
+
+/// The largest record the ring takes, in bytes (capacity / 4); 0 for NULL.
+///
+/// # Safety
+///
+/// `r` must be NULL or a live handle. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn ring_max_record(r: *const ring) -> usize {
+    // SAFETY: the caller passes NULL or a live handle.
+    ffi_boundary!(0, { unsafe { ring_ref(r) }.map_or(0, Ring::max_record) })
+}
+
+/// Appends one record holding `len` bytes from `data`, whole. It is visible
+/// to every reader when this returns.
+///
+/// Never waits for a reader, never allocates, makes no system call unless a
+/// reader or flush is asleep; it may wait a moment for other writers.
+/// `len` may be 0 (an empty record; `data` may then be NULL).
+///
+/// Returns RING_RESULT_OK, RING_RESULT_NULL_PARAMETER (`r` NULL, or `data`
+/// NULL with `len` > 0), RING_RESULT_TOO_LARGE (`len` > ring_max_record(),
+/// also SIZE_MAX; nothing written) or RING_RESULT_CLOSED. Argument errors
+/// are reported before RING_RESULT_CLOSED.
+///
+/// # Safety
+///
+/// `r` must be NULL or a live handle; `data` must be NULL or point to `len`
+/// readable bytes. Thread-safe: any number of threads may write at once.
+#[no_mangle]
+pub unsafe extern "C" fn ring_write(r: *const ring, data: *const c_void, len: usize) -> ring_result {
+    ffi_boundary!(ring_result::Panic, {
+        // SAFETY: the caller passes NULL or a live handle.
+        let ring = try_ref!(unsafe { ring_ref(r) });
+        if data.is_null() && len > 0 {
+            return ring_result::NullParameter;
+        }
+        if len > ring.max_record() {
+            return ring_result::TooLarge;
+        }
+        // SAFETY: `len <= max_record <= MAX_BUFFER`, and the caller promises
+        // `len` readable bytes at `data`.
+        let bytes = try_ref!(unsafe { input(data.cast(), len) });
+        match ring.write(bytes) {
+            Ok(_) => ring_result::Ok,
+            Err(e) => e.into(),
+        }
+    })
+}
+
+/// Waits until every reader that exists now has read past every record
+/// written before this call, or was lapped past it, or was freed.
+///
+/// `timeout_ms` < 0 waits for as long as it takes, 0 only checks, > 0 waits
+/// at most that many milliseconds. Never blocks writers.
+///
+/// Returns RING_RESULT_OK (also at once when there are no readers),
+/// RING_RESULT_TIMEOUT or RING_RESULT_NULL_PARAMETER.
+///
+/// # Safety
+///
+/// `r` must be NULL or a live handle. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn ring_flush(r: *const ring, timeout_ms: i64) -> ring_result {
+    ffi_boundary!(ring_result::Panic, {
+        // SAFETY: the caller passes NULL or a live handle.
+        let ring = try_ref!(unsafe { ring_ref(r) });
+        let flushed = match timeout(timeout_ms) {
+            None => {
+                ring.flush();
+                true
+            }
+            Some(t) => ring.flush_timeout(t),
+        };
+        if flushed {
+            ring_result::Ok
+        } else {
+            ring_result::Timeout
+        }
+    })
+}
+
+/// Closes the ring: writes fail with RING_RESULT_CLOSED from now on;
+/// blocked readers wake, read what is retained, then get RING_RESULT_CLOSED.
+/// Idempotent: RING_RESULT_OK every time (RING_RESULT_NULL_PARAMETER for
+/// NULL).
+///
+/// # Safety
+///
+/// `r` must be NULL or a live handle. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn ring_close(r: *const ring) -> ring_result {
+    ffi_boundary!(ring_result::Panic, {
+        // SAFETY: the caller passes NULL or a live handle.
+        try_ref!(unsafe { ring_ref(r) }).close();
+        ring_result::Ok
+    })
+}
+
+/// Copies every retained record's bytes, oldest first, back to back, into
+/// `buf` and stores their total length in `*out_len`: the "dump the last N
+/// bytes" call. The total never exceeds ring_capacity(), so a buffer of
+/// that size always suffices.
+///
+/// `buf` NULL with `cap` 0 is a size query: RING_RESULT_BUF_SMALL with the
+/// size in `*out_len` (RING_RESULT_OK with 0 when the ring is empty). Writers
+/// go on meanwhile, so a later call may need more.
+///
+/// Returns RING_RESULT_OK, RING_RESULT_BUF_SMALL (nothing copied; `*out_len`
+/// holds the size needed), RING_RESULT_NULL_PARAMETER (`r` or `out_len`
+/// NULL, or `buf` NULL with `cap` > 0) or RING_RESULT_INVALID_ARGUMENT
+/// (`cap` > PTRDIFF_MAX).
+///
+/// # Safety
+///
+/// `r` must be NULL or a live handle; `buf` must be NULL or point to `cap`
+/// writable bytes; `out_len` must be NULL or writable. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn ring_snapshot(
+    r: *const ring,
+    buf: *mut c_void,
+    cap: usize,
+    out_len: *mut usize,
+) -> ring_result {
+    ffi_boundary!(ring_result::Panic, {
+        // SAFETY: the caller passes NULL or a live handle.
+        let ring = try_ref!(unsafe { ring_ref(r) });
+        // SAFETY: the caller passes NULL or a writable size_t.
+        let mut out_len = try_ref!(unsafe { Out::new(out_len) });
+        out_len.set(0);
+        if cap > MAX_BUFFER {
+            return ring_result::InvalidArgument;
+        }
+        // SAFETY: `cap <= MAX_BUFFER`; the caller promises `cap` writable
+        // bytes at `buf` when it is not NULL.
+        let dst = try_ref!(unsafe { output(buf.cast(), cap) });
+        let snap = ring.snapshot();
+        out_len.set(snap.len());
+        match dst.get_mut(..snap.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(&snap);
+                ring_result::Ok
+            }
+            None => ring_result::BufSmall,
+        }
+    })
+}

@@ -1,0 +1,32 @@
+# Shared helpers for the scripts in this directory. Source it; do not run it.
+# Tools the project installs for itself live in .tools/ (git-ignored).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+CBINDGEN_VERSION="0.29.4"
+export PATH="$TOOLS/bin:$PATH"
+
+say()  { printf '\n== %s\n' "$*"; }
+note() { printf '   %s\n' "$*"; }
+die()  { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
+
+# cbindgen at the pinned version, installed into .tools on first use.
+ensure_cbindgen() {
+    if [ "$(cbindgen --version 2>/dev/null)" != "cbindgen $CBINDGEN_VERSION" ]; then
+        note "installing cbindgen $CBINDGEN_VERSION into .tools (once)"
+        cargo install cbindgen --version "=$CBINDGEN_VERSION" --locked --root "$TOOLS" --quiet \
+            || die "could not install cbindgen $CBINDGEN_VERSION"
+    fi
+}
+
+# A Debian package's program, installed with apt-get when missing.
+ensure_apt() { # ensure_apt <command> <package>
+    command -v "$1" >/dev/null 2>&1 && return 0
+    note "installing $2 (apt-get)"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo -n"
+    { $sudo apt-get install -y -qq "$2" >/dev/null 2>&1 \
+        || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq "$2" >/dev/null 2>&1; }; } \
+        || return 1
+    command -v "$1" >/dev/null 2>&1
+}
