@@ -116,9 +116,10 @@ pub fn parse(bytes: &[u8]) -> Result<Dump, ImageError> {
 
     let mut records = Vec::new();
     let mut at = 0usize;
+    // The seq each next record must carry: consecutive from the first.
     let mut expect: Option<u64> = None;
     while let Some(f) = frame_at(&raw, at, max_record) {
-        if expect.is_some_and(|s| s != f.seq) {
+        if !records.is_empty() && expect != Some(f.seq) {
             break;
         }
         let payload = at + HEADER_LEN as usize;

@@ -86,9 +86,10 @@ pub use ring::{Ring, Stats, MAX_CAPACITY, MIN_CAPACITY};
 /// payload to a multiple of 8.
 pub const RECORD_HEADER: usize = frame::HEADER_LEN as usize;
 
-/// Bytes a record of `len` payload bytes occupies in the ring.
+/// Bytes a record of `len` payload bytes occupies in the ring (saturating
+/// at `usize::MAX` for lengths no ring takes).
 pub const fn record_size(len: usize) -> usize {
-    frame::record_size(len as u64) as usize
+    RECORD_HEADER.saturating_add(len.saturating_add(7) & !7)
 }
 
 /// The README's Rust example, compiled and run as a doctest.

@@ -4,10 +4,10 @@ use std::io;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::frame::{Frame, HEADER_LEN};
+use crate::frame::{self, Frame, HEADER_LEN};
 use crate::registry::Slot;
 use crate::shared::{pos_of, Peek, Shared};
-use crate::sync::{Arc, Deadline, Spin};
+use crate::sync::{Arc, Deadline, Ordering, Spin};
 
 /// Where a new reader starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +77,8 @@ pub struct Reader {
     lost_total: u64,
     /// Bytes of the record at `pos` already returned by the byte stream.
     stream_off: u64,
+    /// The position last published to `slot` (for flush).
+    published: u64,
 }
 
 impl Shared {
@@ -86,7 +88,7 @@ impl Shared {
     /// record at `pos`; records in between are skipped by `want`.
     fn newest(&self) -> (u64, u64) {
         let pos = self.head();
-        let seq = self.region.header().next_seq.load(crate::sync::Ordering::Relaxed);
+        let seq = self.region.header().next_seq.load(Ordering::Acquire);
         (pos, seq)
     }
 
@@ -95,12 +97,29 @@ impl Shared {
         loop {
             let tail = self.tail();
             let (head, next) = self.newest();
-            if tail >= head {
-                return (head, next); // nothing retained
+            if tail < head {
+                if let Peek::Record(f) = self.peek(tail) {
+                    return (tail, f.seq);
+                }
+                continue; // evicted while we looked: again
             }
-            if let Peek::Record(f) = self.peek(tail) {
-                return (tail, f.seq);
-            } // else evicted while we looked: again
+            // Nothing committed is retained. A commit may sit between its
+            // `next_seq` store and its `head` RMW: then record `next - 1`
+            // is at `head`, its header already written (the Acquire in
+            // `newest` made it visible), and it belongs to this reader.
+            // Stale bytes at `head` cannot carry that seq: they belong to a
+            // record written at least a capacity earlier.
+            if next > 0 {
+                let w0 = self.region.word(head).load(Ordering::Relaxed);
+                let w1 = self.region.word(head + 8).load(Ordering::Relaxed);
+                if !self.valid_after(head) {
+                    continue;
+                }
+                if frame::decode(w0, w1).is_some_and(|f| f.seq == next - 1) {
+                    return (head, next - 1);
+                }
+            }
+            return (head, next);
         }
     }
 }
@@ -122,7 +141,7 @@ impl Reader {
             }
         };
         let slot = shared.registry.add(pos);
-        Reader { shared, slot, pos, want, lost_pending: 0, lost_total: 0, stream_off: 0 }
+        Reader { shared, slot, pos, want, lost_pending: 0, lost_total: 0, stream_off: 0, published: pos }
     }
 
     /// Finds the next record owed to the user, waiting until `deadline`.
@@ -131,6 +150,9 @@ impl Reader {
         let mut spin = Spin::new();
         loop {
             if self.pos >= self.shared.head() {
+                // Caught up: records skipped on the way (before a
+                // `Start::Seq`) count as read for a flush.
+                self.publish();
                 if self.shared.finished_at(self.pos) {
                     return Err(Error::Closed);
                 }
@@ -138,7 +160,6 @@ impl Reader {
                     if spin.spin() {
                         continue;
                     }
-                    self.slot.publish(self.pos, &self.shared);
                     let pos = self.pos;
                     let shared = &*self.shared;
                     if shared.sleep_on_head(deadline, |word| pos_of(word) <= pos && !shared.finished_at(pos)) {
@@ -176,8 +197,16 @@ impl Reader {
         self.pos += f.size();
         self.want = f.seq + 1;
         self.stream_off = 0;
-        self.slot.publish(self.pos, &self.shared);
+        self.publish();
         std::mem::take(&mut self.lost_pending)
+    }
+
+    /// Tells flushes how far this reader has read.
+    fn publish(&mut self) {
+        if self.published != self.pos {
+            self.published = self.pos;
+            self.slot.publish(self.pos, &self.shared);
+        }
     }
 
     /// Copies `[off, off + dst.len())` of the payload of the record at `pos`;

@@ -75,7 +75,7 @@ impl Ring {
     /// rings far smaller than users may make (loom, unit tests).
     #[doc(hidden)]
     pub fn with_capacity_unchecked(capacity: u64) -> Result<Ring, Error> {
-        let capacity = capacity.next_power_of_two().max(64);
+        let capacity = capacity.clamp(64, MAX_CAPACITY).next_power_of_two();
         let region = Region::new(capacity, capacity / 4)?;
         Ok(Ring { shared: Arc::new(Shared::new(region)) })
     }

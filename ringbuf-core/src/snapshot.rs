@@ -19,6 +19,9 @@ impl Shared {
         loop {
             let head = self.head();
             let tail = self.tail();
+            if tail > head {
+                continue; // writers evicted past the head we read: again
+            }
             let mut raw = vec![0u8; (head - tail) as usize];
             self.region.read_bytes(tail, &mut raw);
             // Records from the tail found *after* the copy on are whole in

@@ -84,7 +84,9 @@ impl Shared {
         let [word0, word1] = frame::encode(seq, len);
         self.region.word(start).store(word0, Ordering::Relaxed);
         self.region.word(start + 8).store(word1, Ordering::Relaxed);
-        hdr.next_seq.store(seq + 1, Ordering::Relaxed);
+        // Release: pairs with the Acquire in `Shared::newest`; a reader that
+        // sees this value also sees the header above (`Shared::oldest`).
+        hdr.next_seq.store(seq + 1, Ordering::Release);
         // Release: publishes the header, the payload and `next_seq` to every
         // reader that Acquire-loads `head`. The RMW also returns the flags
         // of sleepers (module doc of `shared`).

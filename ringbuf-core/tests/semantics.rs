@@ -407,3 +407,11 @@ fn next_timeout_waits_about_the_time_asked() {
     assert!(waited >= Duration::from_millis(80), "{waited:?}");
     assert!(waited < Duration::from_secs(5), "{waited:?}");
 }
+
+#[test]
+fn handles_are_send_and_sync_and_readers_can_move() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Ring>();
+    send::<ringbuf_core::Reader>();
+}
