@@ -30,3 +30,15 @@ ensure_apt() { # ensure_apt <command> <package>
         || return 1
     command -v "$1" >/dev/null 2>&1
 }
+
+# The project's virtualenv (.venv) with the pinned tools of
+# python/requirements-dev.txt.
+VENV="$ROOT/.venv"
+ensure_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        note "creating .venv"
+        python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    fi
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/python/requirements-dev.txt" \
+        || die "could not install python/requirements-dev.txt"
+}

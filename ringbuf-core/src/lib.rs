@@ -80,7 +80,7 @@ mod write;
 
 pub use error::Error;
 pub use reader::{Reader, Record, RecordInfo, Start};
-pub use ring::{Ring, Stats, MAX_CAPACITY, MIN_CAPACITY};
+pub use ring::{Flush, Ring, Stats, MAX_CAPACITY, MIN_CAPACITY};
 
 /// Bytes of framing per record: a 16-byte header, then padding of the
 /// payload to a multiple of 8.

@@ -82,13 +82,29 @@ impl Registry {
     }
 }
 
+/// A flush in progress: the flush point (everything committed when it
+/// began) and the readers that existed then. Waiting on it in slices (to
+/// check for signals between them) keeps both fixed.
+pub(crate) struct FlushPoint {
+    target: u64,
+    readers: Vec<Arc<Slot>>,
+}
+
 impl Shared {
-    /// Waits until every reader that exists now has read (or been lapped)
-    /// past every record committed before this call, or is gone. False when
-    /// `deadline` came first.
-    pub(crate) fn flush_until(&self, deadline: Deadline) -> bool {
-        let target = self.head();
+    /// Fixes the flush point and the set of readers to wait for.
+    pub(crate) fn flush_point(&self) -> FlushPoint {
+        // Readers first: one created after the head we read might start
+        // past it, which only makes it done sooner; one created before is
+        // in the set.
         let readers = self.registry.snapshot();
+        FlushPoint { target: self.head(), readers }
+    }
+
+    /// Waits until every reader of `point` has read (or been lapped) past
+    /// its flush point, or is gone. False when `deadline` came first.
+    pub(crate) fn flush_wait(&self, point: &FlushPoint, deadline: Deadline) -> bool {
+        let FlushPoint { target, readers } = point;
+        let target = *target;
         if readers.is_empty() {
             return true;
         }
@@ -108,6 +124,11 @@ impl Shared {
             }
             guard = self.waits.flush_cv.wait_until(guard, deadline);
         }
+    }
+
+    /// `flush_point` then `flush_wait`.
+    pub(crate) fn flush_until(&self, deadline: Deadline) -> bool {
+        self.flush_wait(&self.flush_point(), deadline)
     }
 
     /// Wakes flushes (a reader moved).

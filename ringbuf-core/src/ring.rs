@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::reader::{Reader, Start};
 use crate::region::Region;
+use crate::registry::FlushPoint;
 use crate::shared::Shared;
 use crate::sync::{Arc, Deadline, Ordering};
 
@@ -123,6 +124,14 @@ impl Ring {
         self.shared.flush_until(Deadline::after(Some(timeout)))
     }
 
+    /// Starts a flush without waiting: fixes the flush point (everything
+    /// written before this call) and the readers to wait for (those that
+    /// exist now). Wait on it with [`Flush::wait_timeout`], as often as
+    /// needed: for example in slices, checking for interrupts in between.
+    pub fn start_flush(&self) -> Flush {
+        Flush { shared: self.shared.clone(), point: self.shared.flush_point() }
+    }
+
     /// Closes the ring: writes fail with [`Error::Closed`] from now on;
     /// readers read what the ring holds, then reach the end. Idempotent.
     pub fn close(&self) {
@@ -156,6 +165,26 @@ impl Ring {
             readers: self.shared.registry.len(),
             wakeups: self.shared.wakeups.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// A flush in progress; see [`Ring::start_flush`].
+pub struct Flush {
+    shared: Arc<Shared>,
+    point: FlushPoint,
+}
+
+impl Flush {
+    /// Waits up to `timeout` for the flush to complete; true when it has.
+    /// A zero timeout only checks.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.shared.flush_wait(&self.point, Deadline::after(Some(timeout)))
+    }
+}
+
+impl fmt::Debug for Flush {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Flush").finish_non_exhaustive()
     }
 }
 

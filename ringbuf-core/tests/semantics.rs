@@ -415,3 +415,19 @@ fn handles_are_send_and_sync_and_readers_can_move() {
     send_sync::<Ring>();
     send::<ringbuf_core::Reader>();
 }
+
+#[test]
+fn a_flush_waited_on_in_slices_keeps_its_point_and_readers() {
+    let ring = Ring::new(4096).unwrap();
+    let mut rd = ring.reader(Start::Oldest);
+    ring.write(b"before").unwrap();
+    let flush = ring.start_flush();
+    assert!(!flush.wait_timeout(Duration::from_millis(10)));
+    // Written after the flush began, and a reader created after it: the
+    // flush waits for neither.
+    ring.write(b"after").unwrap();
+    let _late = ring.reader(Start::Oldest);
+    assert_eq!(rd.try_next().unwrap().data, b"before");
+    assert!(flush.wait_timeout(Duration::ZERO));
+    assert!(!ring.flush_timeout(Duration::ZERO), "a new flush includes both");
+}

@@ -1,0 +1,93 @@
+//! The exception classes, and the mapping from `ringbuf_core::Error`.
+//!
+//! Some classes have two bases (`TooLarge` is a `RingError` and a
+//! `ValueError`), which PyO3's `create_exception!` cannot express, so they
+//! are made at import time with `type(name, bases, namespace)`.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
+use ringbuf_core::Error;
+
+static RING_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CLOSED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static TOO_LARGE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static INVALID_ARGUMENT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static NO_MEMORY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn make<'py>(py: Python<'py>, name: &str, bases: &[Bound<'py, PyAny>], doc: &str) -> PyResult<Py<PyType>> {
+    let namespace = PyDict::new(py);
+    namespace.set_item("__module__", "ringlog")?;
+    namespace.set_item("__doc__", doc)?;
+    let class = py.get_type::<PyType>().call1((name, PyTuple::new(py, bases)?, namespace))?;
+    Ok(class.cast_into::<PyType>()?.unbind())
+}
+
+/// Creates the classes and adds them to the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let builtin = |name: &str| -> PyResult<Bound<'_, PyAny>> { py.import("builtins")?.getattr(name) };
+    let base = make(py, "RingError", &[builtin("Exception")?], "Base class of every error ringlog raises.")?;
+    let b = || base.bind(py).clone().into_any();
+    let classes = [
+        ("RingError", &RING_ERROR, base.clone_ref(py)),
+        (
+            "Closed",
+            &CLOSED,
+            make(py, "Closed", &[b()], "The ring is closed: a write after close(), or a reader at its end.")?,
+        ),
+        (
+            "TooLarge",
+            &TOO_LARGE,
+            make(
+                py,
+                "TooLarge",
+                &[b(), builtin("ValueError")?],
+                "The record is larger than the ring's max_record; nothing was written.",
+            )?,
+        ),
+        (
+            "InvalidArgument",
+            &INVALID_ARGUMENT,
+            make(py, "InvalidArgument", &[b(), builtin("ValueError")?], "An argument is out of range.")?,
+        ),
+        (
+            "NoMemory",
+            &NO_MEMORY,
+            make(py, "NoMemory", &[b(), builtin("MemoryError")?], "The ring's memory could not be allocated.")?,
+        ),
+    ];
+    for (name, cell, class) in classes {
+        m.add(name, class.bind(py))?;
+        let _ = cell.set(py, class);
+    }
+    Ok(())
+}
+
+fn new_err(py: Python<'_>, cell: &PyOnceLock<Py<PyType>>, msg: String) -> PyErr {
+    match cell.get(py) {
+        Some(class) => PyErr::from_type(class.bind(py).clone(), msg),
+        None => pyo3::exceptions::PyRuntimeError::new_err(msg),
+    }
+}
+
+/// `ringlog.Closed` with `msg`.
+pub(crate) fn closed(py: Python<'_>) -> PyErr {
+    new_err(py, &CLOSED, "ring is closed".to_owned())
+}
+
+/// `ringlog.InvalidArgument` with `msg`.
+pub(crate) fn invalid(py: Python<'_>, msg: String) -> PyErr {
+    new_err(py, &INVALID_ARGUMENT, msg)
+}
+
+/// The Python exception for a core error.
+pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
+    match e {
+        Error::Closed => closed(py),
+        Error::TooLarge { .. } => new_err(py, &TOO_LARGE, e.to_string()),
+        Error::InvalidArgument(_) => new_err(py, &INVALID_ARGUMENT, e.to_string()),
+        Error::NoMemory => new_err(py, &NO_MEMORY, e.to_string()),
+        other => new_err(py, &RING_ERROR, other.to_string()),
+    }
+}

@@ -1,0 +1,200 @@
+//! `ringlog.Ring`.
+
+use pyo3::buffer::PyBuffer;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+use ringbuf_core::{Ring, Start, MAX_CAPACITY, MIN_CAPACITY};
+
+use crate::errors;
+use crate::reader::PyReader;
+use crate::wait::{self, Slice};
+
+/// Writes at least this long copy with the GIL released.
+const DETACH_AT: usize = 64 * 1024;
+
+/// A fixed in-memory ring of log records.
+///
+/// Ring(capacity) makes a ring of `capacity` bytes (1 KiB to 1 TiB, rounded
+/// up to a power of two; each record also costs 16 to 23 bytes of framing).
+/// Any number of threads may write; any number of readers (`reader()`) read,
+/// each at its own pace. A write never waits for a reader: a reader that
+/// falls behind is lapped and told how many records it lost (`Record.lost`).
+///
+/// A Ring is also a context manager that closes it on exit.
+#[pyclass(module = "ringlog", name = "Ring", frozen)]
+pub(crate) struct PyRing {
+    ring: Ring,
+}
+
+impl PyRing {
+    fn write_bytes(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<u64> {
+        let result = if bytes.len() >= DETACH_AT && bytes.len() <= self.ring.max_record() {
+            py.detach(|| self.ring.write(bytes))
+        } else {
+            self.ring.write(bytes)
+        };
+        result.map_err(|e| errors::to_py(py, e))
+    }
+}
+
+#[pymethods]
+impl PyRing {
+    #[new]
+    fn new(py: Python<'_>, capacity: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if capacity.is_instance_of::<pyo3::types::PyBool>() {
+            return Err(pyo3::exceptions::PyTypeError::new_err("capacity must be an int, not bool"));
+        }
+        let requested: i128 = capacity.extract().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "capacity must be an int, not {}",
+                capacity.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        })?;
+        if requested < MIN_CAPACITY as i128 || requested > MAX_CAPACITY as i128 {
+            return Err(errors::invalid(
+                py,
+                format!("capacity must be between {MIN_CAPACITY} and {MAX_CAPACITY} bytes, got {requested}"),
+            ));
+        }
+        let ring = py.detach(|| Ring::new(requested as usize)).map_err(|e| errors::to_py(py, e))?;
+        Ok(PyRing { ring })
+    }
+
+    /// The ring's size in bytes, framing included.
+    #[getter]
+    fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    /// The largest record the ring takes, in bytes (a quarter of capacity).
+    #[getter]
+    fn max_record(&self) -> usize {
+        self.ring.max_record()
+    }
+
+    /// True once the ring is closed.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.ring.is_closed()
+    }
+
+    /// Records written since the ring was made (the next record's seq).
+    #[getter]
+    fn written(&self) -> u64 {
+        self.ring.stats().written
+    }
+
+    /// Readers alive now.
+    #[getter]
+    fn readers(&self) -> usize {
+        self.ring.stats().readers
+    }
+
+    /// write(data) -> int
+    ///
+    /// Appends one record and returns its seq. `data` is bytes, bytearray,
+    /// memoryview or str (written as UTF-8). The record is visible to
+    /// every reader when this returns. Never waits for a reader.
+    ///
+    /// Raises TooLarge (also a ValueError) when `data` is longer than
+    /// max_record (nothing is written), Closed after close(), TypeError
+    /// for other types, UnicodeEncodeError for a str that is not valid
+    /// Unicode (lone surrogates).
+    fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<u64> {
+        if let Ok(b) = data.cast::<PyBytes>() {
+            return self.write_bytes(py, b.as_bytes());
+        }
+        if let Ok(s) = data.cast::<PyString>() {
+            return self.write_bytes(py, s.to_str()?.as_bytes());
+        }
+        match PyBuffer::<u8>::get(data) {
+            Ok(buf) => {
+                // A bytearray may change under us: copy it while holding the
+                // buffer (and, for small ones, the GIL) before writing.
+                let bytes = buf.to_vec(py)?;
+                self.write_bytes(py, &bytes)
+            }
+            Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "write() takes bytes, bytearray, memoryview or str, not {}",
+                data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// reader(start="oldest", *, seq=None) -> Reader
+    ///
+    /// A new reader. start="oldest" replays what the ring holds, then
+    /// follows; start="newest" sees only records written from now on;
+    /// seq=n starts at record n (if it was evicted: at the oldest retained
+    /// record, the gap reported as lost; if it is not written yet: waits
+    /// for it). Readers may be made at any time, also after close().
+    #[pyo3(signature = (start = "oldest", *, seq = None))]
+    fn reader(&self, py: Python<'_>, start: &str, seq: Option<u64>) -> PyResult<PyReader> {
+        let start = match (start, seq) {
+            ("oldest", None) => Start::Oldest,
+            ("newest", None) => Start::Newest,
+            ("oldest" | "seq", Some(n)) => Start::Seq(n),
+            (other, _) => {
+                return Err(errors::invalid(
+                    py,
+                    format!("start must be \"oldest\" or \"newest\" (or give seq=n alone), not {other:?}"),
+                ))
+            }
+        };
+        Ok(PyReader::new(self.ring.reader(start)))
+    }
+
+    /// flush(timeout=None) -> bool
+    ///
+    /// Waits until every reader that exists now has read past every record
+    /// written before this call (or was lapped past it, or is gone). True
+    /// when flushed, False when `timeout` seconds passed first (None: wait
+    /// as long as it takes; 0: only check). Never blocks writers.
+    /// Interruptible by Ctrl-C.
+    #[pyo3(signature = (timeout = None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let deadline = wait::deadline(py, timeout)?;
+        let flush = self.ring.start_flush();
+        let done =
+            wait::sliced(py, deadline, |slice| if flush.wait_timeout(slice) { Slice::Done(()) } else { Slice::Again })?;
+        Ok(done.is_some())
+    }
+
+    /// close()
+    ///
+    /// Closes the ring: writes raise Closed from now on; readers read what
+    /// the ring holds, then reach the end. Idempotent.
+    fn close(&self) {
+        self.ring.close();
+    }
+
+    /// snapshot() -> bytes
+    ///
+    /// Every retained record's bytes, oldest first, back to back: the "dump
+    /// the last N bytes" call. Copies with the GIL released.
+    fn snapshot<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let snap = py.detach(|| self.ring.snapshot());
+        PyBytes::new(py, &snap)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (exc_type, exc, tb, /))]
+    fn __exit__(&self, exc_type: &Bound<'_, PyAny>, exc: &Bound<'_, PyAny>, tb: &Bound<'_, PyAny>) -> bool {
+        let _ = (exc_type, exc, tb);
+        self.ring.close();
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<ringlog.Ring capacity={} max_record={} written={}{}>",
+            self.ring.capacity(),
+            self.ring.max_record(),
+            self.ring.stats().written,
+            if self.ring.is_closed() { " closed" } else { "" }
+        )
+    }
+}

@@ -1,0 +1,50 @@
+"""ringlog: the most recent N bytes of a program's logs in a fixed in-memory ring.
+
+Many threads write; many independent readers stream from the ring, each at
+its own pace, each blocking until new data arrives. A writer never waits for
+a reader: a reader that falls behind is lapped and told exactly how many
+records it lost.
+
+    import ringlog
+
+    ring = ringlog.Ring(1 << 20)           # 1 MiB, framing included
+    rd = ring.reader()                     # replays what the ring holds, then follows
+    ring.write("hello")                    # str (UTF-8) or bytes-like; returns the seq
+    rec = rd.next(timeout=1.0)             # Record(seq=0, lost=0, data=b'hello')
+    ring.close()                           # readers drain, then reach the end
+
+`RingHandler` puts `logging` records into a ring; `JsonFormatter` makes each
+one a JSON object. `async for rec in reader` reads without blocking an
+asyncio event loop.
+"""
+
+from ._ringlog import (
+    MAX_CAPACITY,
+    MIN_CAPACITY,
+    Closed,
+    InvalidArgument,
+    NoMemory,
+    Reader,
+    Record,
+    Ring,
+    RingError,
+    TooLarge,
+    __version__,
+)
+from .handler import JsonFormatter, RingHandler
+
+__all__ = [
+    "MAX_CAPACITY",
+    "MIN_CAPACITY",
+    "Closed",
+    "InvalidArgument",
+    "JsonFormatter",
+    "NoMemory",
+    "Reader",
+    "Record",
+    "Ring",
+    "RingError",
+    "RingHandler",
+    "TooLarge",
+    "__version__",
+]
