@@ -95,20 +95,28 @@ impl Shared {
     /// Position and seq of the oldest retained record.
     fn oldest(&self) -> (u64, u64) {
         loop {
+            let head = self.head();
             let tail = self.tail();
-            let (head, next) = self.newest();
             if tail < head {
                 if let Peek::Record(f) = self.peek(tail) {
                     return (tail, f.seq);
                 }
                 continue; // evicted while we looked: again
             }
-            // Nothing committed is retained. A commit may sit between its
-            // `next_seq` store and its `head` RMW: then record `next - 1`
-            // is at `head`, its header already written (the Acquire in
-            // `newest` made it visible), and it belongs to this reader.
-            // Stale bytes at `head` cannot carry that seq: they belong to a
-            // record written at least a capacity earlier.
+            // Nothing retained when `head` was read. `next_seq` must be read
+            // against an unchanged `head`: commits in between would make it
+            // run ahead of the records at `head` (a reader would then skip
+            // them unseen).
+            let next = self.region.header().next_seq.load(Ordering::Acquire);
+            if self.head() != head {
+                continue;
+            }
+            // With `head` unchanged, `next` is the seq of the record at
+            // `head` or one more: a commit may sit between its `next_seq`
+            // store and its `head` RMW. Then record `next - 1` is at `head`,
+            // its header already written (the Acquire above made it
+            // visible), and it belongs to this reader. Bytes left at `head`
+            // by older records carry older seqs.
             if next > 0 {
                 let w0 = self.region.word(head).load(Ordering::Relaxed);
                 let w1 = self.region.word(head + 8).load(Ordering::Relaxed);

@@ -175,6 +175,11 @@ pub struct Flush {
 }
 
 impl Flush {
+    /// Waits for the flush to complete, for as long as it takes.
+    pub fn wait(&self) {
+        self.shared.flush_wait(&self.point, Deadline::Never);
+    }
+
     /// Waits up to `timeout` for the flush to complete; true when it has.
     /// A zero timeout only checks.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
