@@ -76,8 +76,10 @@ typedef enum ring_result {
    */
   RING_RESULT_NO_MEMORY = 7,
   /*
-   A bug inside ringlog was caught at the boundary; the call did nothing
-   that can be observed as half-done.
+   A bug inside ringlog was caught at the boundary. The call did nothing
+   that can be observed as half-done: either the ring is still correct,
+   or (a write was interrupted) it refuses further writes with this
+   code and its readers end with it after the records before.
    */
   RING_RESULT_PANIC = 8,
   /*
@@ -86,6 +88,13 @@ typedef enum ring_result {
    retained record.
    */
   RING_RESULT_LOST = 9,
+  /*
+   The ring (or reader) was created before this process forked; the
+   child must not use it. Rings created in the child work. Detected by
+   a pthread_atfork handler, so it never deadlocks on a lock held by a
+   thread that does not exist in the child.
+   */
+  RING_RESULT_FORKED = 10,
 } ring_result;
 
 /*

@@ -41,6 +41,14 @@ pub enum Error {
     InvalidArgument(&'static str),
     /// The ring's memory could not be allocated.
     NoMemory,
+    /// The ring was created before this process forked, in the parent: the
+    /// child must not use it (its locks may be held by threads that do not
+    /// exist in the child). Create a new ring in the child.
+    Forked,
+    /// An internal error (a bug caught as a panic) interrupted a write and
+    /// left a record that will never be committed: the ring refuses further
+    /// writes, and readers end after the records committed before it.
+    Poisoned,
 }
 
 impl fmt::Display for Error {
@@ -55,6 +63,8 @@ impl fmt::Display for Error {
             Error::Lost { records } => write!(f, "{records} records were overwritten before this reader read them"),
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::NoMemory => f.write_str("out of memory"),
+            Error::Forked => f.write_str("ring was created before fork(): it cannot be used in the child"),
+            Error::Poisoned => f.write_str("ring is unusable: an internal error interrupted a write"),
         }
     }
 }
@@ -69,7 +79,7 @@ impl From<Error> for std::io::Error {
             Error::Timeout => ErrorKind::TimedOut,
             Error::TooLarge { .. } | Error::InvalidArgument(_) => ErrorKind::InvalidInput,
             Error::NoMemory => ErrorKind::OutOfMemory,
-            Error::BufSmall { .. } | Error::Lost { .. } => ErrorKind::Other,
+            Error::BufSmall { .. } | Error::Lost { .. } | Error::Forked | Error::Poisoned => ErrorKind::Other,
         };
         std::io::Error::new(kind, e)
     }

@@ -66,6 +66,9 @@
 //! that ThreadSanitizer and Miri see no data race (see `region`).
 
 mod error;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
+pub mod fork;
 mod frame;
 pub mod image;
 mod line;
@@ -79,6 +82,15 @@ mod sync;
 mod write;
 
 pub use error::Error;
+
+/// A test-only panic point (see `fault`); nothing without the feature.
+macro_rules! fault_point {
+    ($point:ident) => {
+        #[cfg(feature = "fault-injection")]
+        $crate::fault::hit($crate::fault::Point::$point);
+    };
+}
+pub(crate) use fault_point;
 pub use reader::{Reader, Record, RecordInfo, Start};
 pub use ring::{Flush, Ring, Stats, MAX_CAPACITY, MIN_CAPACITY};
 

@@ -77,7 +77,7 @@ pub struct Reader {
     lost_total: u64,
     /// Bytes of the record at `pos` already returned by the byte stream.
     stream_off: u64,
-    /// The position last published to `slot` (for flush).
+    /// The `want` last published to `slot` (for flush).
     published: u64,
 }
 
@@ -148,21 +148,23 @@ impl Reader {
                 }
             }
         };
-        let slot = shared.registry.add(pos);
-        Reader { shared, slot, pos, want, lost_pending: 0, lost_total: 0, stream_off: 0, published: pos }
+        // In the child of a fork the registry's lock may be held by a thread
+        // that is gone: do not touch it (the reader refuses to read anyway).
+        let slot = if shared.forked() { Slot::detached(want) } else { shared.registry.add(want) };
+        Reader { shared, slot, pos, want, lost_pending: 0, lost_total: 0, stream_off: 0, published: want }
     }
 
     /// Finds the next record owed to the user, waiting until `deadline`.
     /// The record stays at `self.pos` until `deliver`.
     fn locate(&mut self, deadline: Deadline) -> Result<Frame, Error> {
+        if self.shared.forked() {
+            return Err(Error::Forked);
+        }
         let mut spin = Spin::new();
         loop {
             if self.pos >= self.shared.head() {
-                // Caught up: records skipped on the way (before a
-                // `Start::Seq`) count as read for a flush.
-                self.publish();
                 if self.shared.finished_at(self.pos) {
-                    return Err(Error::Closed);
+                    return Err(self.shared.end_error());
                 }
                 if deadline == Deadline::Never || !deadline.expired() {
                     if spin.spin() {
@@ -211,9 +213,9 @@ impl Reader {
 
     /// Tells flushes how far this reader has read.
     fn publish(&mut self) {
-        if self.published != self.pos {
-            self.published = self.pos;
-            self.slot.publish(self.pos, &self.shared);
+        if self.published != self.want {
+            self.published = self.want;
+            self.slot.publish(self.want, &self.shared);
         }
     }
 
@@ -249,6 +251,7 @@ impl Reader {
                 return Err(Error::BufSmall { len, seq: f.seq, lost: self.lost_pending });
             }
             if self.copy_payload(0, &mut buf[..len]) {
+                crate::fault_point!(ReaderBeforeDeliver);
                 let lost = self.deliver(f);
                 return Ok(RecordInfo { len, seq: f.seq, lost });
             }
@@ -261,6 +264,7 @@ impl Reader {
             let f = self.locate(deadline)?;
             data.resize(f.len as usize, 0);
             if self.copy_payload(0, &mut data) {
+                crate::fault_point!(ReaderBeforeDeliver);
                 let lost = self.deliver(f);
                 return Ok(Record { seq: f.seq, lost, data });
             }
@@ -339,6 +343,12 @@ impl Reader {
     pub fn lost_total(&self) -> u64 {
         self.lost_total
     }
+
+    /// True in the child of a fork that happened after the ring was made:
+    /// the reader refuses to read ([`Error::Forked`]).
+    pub fn is_forked(&self) -> bool {
+        self.shared.forked()
+    }
 }
 
 impl Iterator for Reader {
@@ -365,7 +375,9 @@ impl io::Read for Reader {
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        self.shared.registry.remove(&self.slot, &self.shared);
+        if !self.shared.forked() {
+            self.shared.registry.remove(&self.slot, &self.shared);
+        }
     }
 }
 

@@ -105,6 +105,19 @@ impl Ring {
         self.shared.write(data)
     }
 
+    /// True in the child of a fork that happened after the ring was made:
+    /// the ring refuses to work there ([`Error::Forked`]; see [`crate::fork`]).
+    pub fn is_forked(&self) -> bool {
+        self.shared.forked()
+    }
+
+    /// True once a panic inside ringlog interrupted a write: the ring then
+    /// refuses writes ([`Error::Poisoned`]) and readers end after the
+    /// records committed before it.
+    pub fn is_poisoned(&self) -> bool {
+        self.shared.is_poisoned()
+    }
+
     /// A new reader starting at `start`. Readers may be created at any time,
     /// also after close.
     pub fn reader(&self, start: Start) -> Reader {
@@ -114,12 +127,13 @@ impl Ring {
     /// Waits until every reader that exists now has read past every record
     /// written before this call (or was lapped past it, or was dropped).
     /// Never blocks writers. Returns at once when there are no readers.
+    /// In the child of a fork, returns at once without waiting.
     pub fn flush(&self) {
         self.shared.flush_until(Deadline::Never);
     }
 
     /// [`Ring::flush`], giving up after `timeout`; true when flushed.
-    /// A zero timeout only checks.
+    /// A zero timeout only checks. False at once in the child of a fork.
     pub fn flush_timeout(&self, timeout: Duration) -> bool {
         self.shared.flush_until(Deadline::after(Some(timeout)))
     }
@@ -134,8 +148,11 @@ impl Ring {
 
     /// Closes the ring: writes fail with [`Error::Closed`] from now on;
     /// readers read what the ring holds, then reach the end. Idempotent.
+    /// Does nothing in the child of a fork.
     pub fn close(&self) {
-        self.shared.close();
+        if !self.shared.forked() {
+            self.shared.close();
+        }
     }
 
     /// True once the ring is closed.
@@ -147,7 +164,23 @@ impl Ring {
     /// the "dump the last N bytes" call. The result never exceeds the
     /// capacity. Writers keep writing meanwhile; records they evict during
     /// the copy are left out.
+    ///
+    /// Allocates the copy; aborts if that fails, like any Vec. See
+    /// [`Ring::try_snapshot`].
     pub fn snapshot(&self) -> Vec<u8> {
+        match self.shared.snapshot() {
+            Ok(v) => v,
+            Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::array::<u8>(self.capacity()).expect("fits")),
+        }
+    }
+
+    /// [`Ring::snapshot`], reporting [`Error::NoMemory`] when the copy
+    /// cannot be allocated.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoMemory`].
+    pub fn try_snapshot(&self) -> Result<Vec<u8>, Error> {
         self.shared.snapshot()
     }
 
@@ -204,7 +237,7 @@ impl Clone for Ring {
 impl Drop for Ring {
     fn drop(&mut self) {
         // AcqRel: the last handle's close sees every other handle's writes.
-        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 && !self.shared.forked() {
             self.shared.close();
         }
     }

@@ -27,10 +27,11 @@
 //! is waiting) or the sleeper sees the new `head` (and does not sleep). No
 //! SeqCst is needed anywhere, which is also what loom can check.
 
+use crate::error::Error;
 use crate::frame::{self, Frame};
 use crate::region::Region;
 use crate::registry::Registry;
-use crate::sync::{fence, AtomicU64, AtomicUsize, Condvar, Deadline, Mutex, Ordering, Spin};
+use crate::sync::{fence, AtomicBool, AtomicU64, AtomicUsize, Condvar, Deadline, Mutex, Ordering, Spin};
 
 /// `head` flag: a reader or a committer sleeps on `head_cv`.
 pub(crate) const HEAD_WAITERS: u64 = 1;
@@ -78,6 +79,11 @@ pub(crate) struct Shared {
     /// Times a writer or closer woke sleepers (each is one futex wake at
     /// most): for tests that prove the fast path makes no system call.
     pub(crate) wakeups: AtomicU64,
+    /// The fork generation the ring was made in (`fork`).
+    generation: u64,
+    /// Set when a panic interrupted a write between reserve and commit: that
+    /// record will never be committed, so the ring refuses to go on.
+    poisoned: AtomicBool,
 }
 
 impl Shared {
@@ -92,6 +98,41 @@ impl Shared {
             registry: Registry::new(),
             handles: AtomicUsize::new(1),
             wakeups: AtomicU64::new(0),
+            generation: crate::fork::generation(),
+            poisoned: AtomicBool::new(false),
+        }
+    }
+
+    /// True in the child of a fork that happened after the ring was made.
+    #[inline]
+    pub(crate) fn forked(&self) -> bool {
+        crate::fork::generation() != self.generation
+    }
+
+    /// True once a write was interrupted by a panic (`poison`).
+    #[inline]
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    /// Marks the ring unusable after a panic between reserve and commit,
+    /// closes it and wakes everyone: committers waiting behind the dead
+    /// record give up, readers end after the records before it.
+    pub(crate) fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+        // Wake first: a writer sleeping while it holds the reservation
+        // lock must see the flag and release the lock, or `close` below
+        // would wait for it forever.
+        self.wake_all();
+        self.close();
+    }
+
+    /// How a reader at its end reports it: `Closed`, or `Poisoned`.
+    pub(crate) fn end_error(&self) -> Error {
+        if self.is_poisoned() {
+            Error::Poisoned
+        } else {
+            Error::Closed
         }
     }
 
@@ -113,7 +154,7 @@ impl Shared {
     /// `pos`: a reader at `pos` has reached the end for good.
     pub(crate) fn finished_at(&self, pos: u64) -> bool {
         let reserve = self.region.header().reserve.load(Ordering::Acquire);
-        reserve & CLOSED != 0 && pos_of(reserve) <= pos
+        (reserve & CLOSED != 0 && pos_of(reserve) <= pos) || (self.is_poisoned() && pos >= self.head())
     }
 
     /// True once `close` ran.
@@ -181,14 +222,19 @@ impl Shared {
 
     /// Waits (spin, then sleep) until `head` reaches `pos`. For committers
     /// waiting their turn and for evictions that must read headers of
-    /// records still being committed.
-    pub(crate) fn wait_head_at_least(&self, pos: u64) {
+    /// records still being committed. Fails only when the ring is poisoned:
+    /// the record it waits for will never be committed.
+    pub(crate) fn wait_head_at_least(&self, pos: u64) -> Result<(), Error> {
         let mut spin = Spin::new();
         while self.head() < pos {
+            if self.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
             if !spin.spin() {
-                self.sleep_on_head(Deadline::Never, |word| pos_of(word) < pos);
+                self.sleep_on_head(Deadline::Never, |word| pos_of(word) < pos && !self.is_poisoned());
             }
         }
+        Ok(())
     }
 
     /// Wakes the sleepers named by `flags` (taken from a `head` RMW). Clears

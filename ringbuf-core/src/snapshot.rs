@@ -1,5 +1,6 @@
 //! `snapshot`: every retained record's bytes, oldest first, in one buffer.
 
+use crate::error::Error;
 use crate::frame::{self, Frame, HEADER_LEN};
 use crate::shared::Shared;
 
@@ -15,14 +16,17 @@ pub(crate) fn frame_at(raw: &[u8], off: usize, max_len: u64) -> Option<Frame> {
 }
 
 impl Shared {
-    pub(crate) fn snapshot(&self) -> Vec<u8> {
+    pub(crate) fn snapshot(&self) -> Result<Vec<u8>, Error> {
         loop {
             let head = self.head();
             let tail = self.tail();
             if tail > head {
                 continue; // writers evicted past the head we read: again
             }
-            let mut raw = vec![0u8; (head - tail) as usize];
+            let n = (head - tail) as usize;
+            let mut raw = Vec::new();
+            raw.try_reserve_exact(n).map_err(|_| Error::NoMemory)?;
+            raw.resize(n, 0);
             self.region.read_bytes(tail, &mut raw);
             // Records from the tail found *after* the copy on are whole in
             // it (`Shared::valid_after`); older ones may be torn: skip them.
@@ -40,7 +44,8 @@ impl Shared {
             }
             debug_assert_eq!(at, raw.len(), "snapshot walk stopped early");
             raw.truncate(out);
-            return raw;
+            crate::fault_point!(Snapshot);
+            return Ok(raw);
         }
     }
 }

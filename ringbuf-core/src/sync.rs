@@ -2,16 +2,18 @@
 //!
 //! Under `--cfg loom` everything here is loom's model type, so the loom tests
 //! (`tests/loom.rs`) explore the real protocol code, not a copy of it. Without
-//! loom, locks and condition variables are parking_lot's (futex based, no
-//! poisoning) behind a small std-like API that both backends share.
+//! loom, locks and condition variables are std's: futex-based, and they never
+//! allocate. (parking_lot's first park on a thread may grow its global hash
+//! table: an allocation on the write path when a writer wakes a reader and
+//! meets contention. The write path must never allocate.)
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
 
@@ -50,57 +52,41 @@ impl Deadline {
     }
 }
 
+#[cfg(not(loom))]
+use std::sync as backend;
+
+#[cfg(loom)]
+use loom::sync as backend;
+
 /// A mutual-exclusion lock with the same surface on both backends.
 pub(crate) struct Mutex<T> {
-    #[cfg(not(loom))]
-    inner: parking_lot::Mutex<T>,
-    #[cfg(loom)]
-    inner: loom::sync::Mutex<T>,
+    inner: backend::Mutex<T>,
 }
 
 /// Proof that a [`Mutex`] is held.
-#[cfg(not(loom))]
-pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
-/// Proof that a [`Mutex`] is held.
-#[cfg(loom)]
-pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+pub(crate) type MutexGuard<'a, T> = backend::MutexGuard<'a, T>;
 
 impl<T> Mutex<T> {
     pub(crate) fn new(value: T) -> Self {
-        Mutex {
-            #[cfg(not(loom))]
-            inner: parking_lot::Mutex::new(value),
-            #[cfg(loom)]
-            inner: loom::sync::Mutex::new(value),
-        }
+        Mutex { inner: backend::Mutex::new(value) }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        #[cfg(not(loom))]
-        return self.inner.lock();
         // A panic while a ring lock is held leaves nothing half-updated (the
-        // locks guard no ring state, only sleeping), so poison is ignored.
-        #[cfg(loom)]
-        return self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // locks guard no ring state, only sleeping and the reader list), so
+        // poison is ignored.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// A condition variable paired with [`Mutex`].
 pub(crate) struct Condvar {
-    #[cfg(not(loom))]
-    inner: parking_lot::Condvar,
-    #[cfg(loom)]
-    inner: loom::sync::Condvar,
+    inner: backend::Condvar,
 }
 
 impl Condvar {
     pub(crate) fn new() -> Self {
-        Condvar {
-            #[cfg(not(loom))]
-            inner: parking_lot::Condvar::new(),
-            #[cfg(loom)]
-            inner: loom::sync::Condvar::new(),
-        }
+        Condvar { inner: backend::Condvar::new() }
     }
 
     /// Sleeps until notified or until `deadline`; may also wake spuriously.
@@ -108,14 +94,16 @@ impl Condvar {
     pub(crate) fn wait_until<'a, T>(&self, guard: MutexGuard<'a, T>, deadline: Deadline) -> MutexGuard<'a, T> {
         #[cfg(not(loom))]
         {
-            let mut guard = guard;
             match deadline {
-                Deadline::Never => self.inner.wait(&mut guard),
+                Deadline::Never => self.inner.wait(guard).unwrap_or_else(|e| e.into_inner()),
                 Deadline::At(at) => {
-                    let _ = self.inner.wait_until(&mut guard, at);
+                    let left = at.saturating_duration_since(Instant::now());
+                    match self.inner.wait_timeout(guard, left) {
+                        Ok((guard, _)) => guard,
+                        Err(e) => e.into_inner().0,
+                    }
                 }
             }
-            guard
         }
         #[cfg(loom)]
         {

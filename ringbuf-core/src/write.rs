@@ -19,10 +19,24 @@ impl Shared {
         if len > self.max_record {
             return Err(Error::TooLarge { len: data.len(), max: self.max_record as usize });
         }
+        if self.forked() {
+            return Err(Error::Forked);
+        }
         let size = frame::record_size(len);
-        let start = self.reserve(size)?;
+        let start = match self.reserve(size) {
+            Ok(start) => start,
+            Err(Error::Closed) if self.is_poisoned() => return Err(Error::Poisoned),
+            Err(e) => return Err(e),
+        };
+        // From here until the commit, a panic would leave a reservation
+        // that is never committed and every later writer waiting behind it:
+        // the guard poisons the ring instead (and wakes them all).
+        let uncommitted = Uncommitted(self);
+        crate::fault_point!(WriteBeforeCommit);
         self.region.write_bytes(start + HEADER_LEN, data);
-        Ok(self.commit(start, len, size))
+        let seq = self.commit(start, len, size);
+        std::mem::forget(uncommitted);
+        seq
     }
 
     /// Reserves `size` bytes at the end of the ring, evicting the oldest
@@ -53,7 +67,10 @@ impl Shared {
             // always are; with many writers and large records in a small
             // ring, wait for the writers ahead of us (they do not need the
             // lock to commit, so this cannot deadlock).
-            self.wait_head_at_least(need);
+            if let Err(e) = self.wait_head_at_least(need) {
+                hdr.reserve.store(start, Ordering::Release); // unlock; the ring is poisoned
+                return Err(e);
+            }
             while tail < need {
                 tail += frame::record_size(frame::len_of(self.region.word(tail + 8).load(Ordering::Relaxed)));
             }
@@ -73,12 +90,12 @@ impl Shared {
     }
 
     /// Commits the record reserved at `start`, in reservation order.
-    fn commit(&self, start: u64, len: u64, size: u64) -> u64 {
+    fn commit(&self, start: u64, len: u64, size: u64) -> Result<u64, Error> {
         let hdr = self.region.header();
         // Our turn comes when everything before us is committed. Acquire
         // (in `head`): the previous committer's `next_seq` is visible.
         if self.head() != start {
-            self.wait_head_at_least(start);
+            self.wait_head_at_least(start)?;
         }
         let seq = hdr.next_seq.load(Ordering::Relaxed);
         let [word0, word1] = frame::encode(seq, len);
@@ -95,7 +112,7 @@ impl Shared {
         if prev & FLAGS != 0 {
             self.wake(prev & FLAGS);
         }
-        seq
+        Ok(seq)
     }
 
     /// Closes the ring: later reservations fail; readers drain what is
@@ -120,5 +137,15 @@ impl Shared {
         }
         self.wake_all();
         true
+    }
+}
+
+/// Poisons the ring if dropped: lives from a reservation to its commit and
+/// is forgotten once the commit is done, so it only drops during a panic.
+struct Uncommitted<'a>(&'a Shared);
+
+impl Drop for Uncommitted<'_> {
+    fn drop(&mut self) {
+        self.0.poison();
     }
 }

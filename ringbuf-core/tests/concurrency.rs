@@ -9,7 +9,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{make_record, watchdog, Checker, FIXED};
+use common::{make_record, scaled, watchdog, Checker, FIXED};
 use ringbuf_core::{Error, Reader, Ring, Start};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -70,7 +70,7 @@ fn run(capacity: usize, writers: u32, per_writer: u64, max_len: usize, readers: 
 #[test]
 fn writers_and_readers_agree_on_every_record() {
     let _dog = watchdog("writers_and_readers_agree_on_every_record", Duration::from_secs(120));
-    let out = run(1 << 20, 4, 20_000, 300, 3, 0);
+    let out = run(1 << 20, 4, scaled(20_000), 300, 3, 0);
     let total: u64 = out.iter().map(|c| c.tally.read).sum();
     assert!(total > 0);
 }
@@ -78,7 +78,7 @@ fn writers_and_readers_agree_on_every_record() {
 #[test]
 fn a_tiny_ring_laps_slow_readers_without_tearing() {
     let _dog = watchdog("a_tiny_ring_laps_slow_readers_without_tearing", Duration::from_secs(120));
-    let out = run(1024, 3, 20_000, 200, 3, 2);
+    let out = run(1024, 3, scaled(20_000), 200, 3, 2);
     assert!(out[0].tally.lost > 0, "the slow reader must have been lapped: {:?}", out[0].tally);
     for c in &out {
         assert!(c.tally.read > 0);
@@ -90,7 +90,7 @@ fn records_near_max_size_in_a_small_ring() {
     // Records of up to max_record (256 B) in a 1 KiB ring with 4 writers:
     // reservations often need records still being committed evicted.
     let _dog = watchdog("records_near_max_size_in_a_small_ring", Duration::from_secs(120));
-    run(1024, 4, 5_000, 256, 2, 1);
+    run(1024, 4, scaled(5_000), 256, 2, 1);
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn byte_stream_readers_reframe_whole_records_between_losses() {
         assert!(pending.is_empty(), "stream ended inside a record");
         (whole, losses)
     });
-    let ws: Vec<_> = (0..2).map(|w| spawn_writer(&ring, w, 20_000, 300, 0)).collect();
+    let ws: Vec<_> = (0..2).map(|w| spawn_writer(&ring, w, scaled(20_000), 300, 0)).collect();
     for w in ws {
         w.join().unwrap();
     }
@@ -141,10 +141,10 @@ fn readers_created_during_writes_start_on_record_boundaries() {
     let _dog = watchdog("readers_created_during_writes", Duration::from_secs(120));
     let ring = Ring::new(8192).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let ws: Vec<_> = (0..2).map(|w| spawn_writer(&ring, w, 30_000, 250, 0)).collect();
+    let ws: Vec<_> = (0..2).map(|w| spawn_writer(&ring, w, scaled(30_000), 250, 0)).collect();
     let mut checkers = Vec::new();
     let mut i = 0u64;
-    while !ws.iter().all(|w| w.is_finished()) && checkers.len() < 60 {
+    while !ws.iter().all(|w| w.is_finished()) && checkers.len() < scaled(60) as usize {
         let start = match i % 3 {
             0 => Start::Oldest,
             1 => Start::Newest,

@@ -17,6 +17,7 @@ mod boundary;
 mod result;
 mod ring_ops;
 mod reader;
+mod fork;
 
 pub use reader::{
     ring_reader, ring_reader_free, ring_reader_lost, ring_reader_new, ring_reader_next, ring_reader_read, ring_record,

@@ -97,6 +97,9 @@ pub unsafe extern "C" fn ring_reader_new(
         let Some(start) = start.decode(seq) else {
             return ring_result::InvalidArgument;
         };
+        if ring.is_forked() {
+            return ring_result::Forked;
+        }
         out.set(Box::into_raw(Box::new(ring.reader(start))).cast());
         ring_result::Ok
     })

@@ -25,13 +25,20 @@ pub enum ring_result {
     InvalidArgument = 6,
     /// The ring's memory could not be allocated.
     NoMemory = 7,
-    /// A bug inside ringlog was caught at the boundary; the call did nothing
-    /// that can be observed as half-done.
+    /// A bug inside ringlog was caught at the boundary. The call did nothing
+    /// that can be observed as half-done: either the ring is still correct,
+    /// or (a write was interrupted) it refuses further writes with this
+    /// code and its readers end with it after the records before.
     Panic = 8,
     /// `ring_reader_read` only: bytes were overwritten before this reader
     /// read them; the next call goes on from the start of the oldest
     /// retained record.
     Lost = 9,
+    /// The ring (or reader) was created before this process forked; the
+    /// child must not use it. Rings created in the child work. Detected by
+    /// a pthread_atfork handler, so it never deadlocks on a lock held by a
+    /// thread that does not exist in the child.
+    Forked = 10,
 }
 
 impl From<Error> for ring_result {
@@ -44,7 +51,8 @@ impl From<Error> for ring_result {
             Error::Lost { .. } => ring_result::Lost,
             Error::InvalidArgument(_) => ring_result::InvalidArgument,
             Error::NoMemory => ring_result::NoMemory,
-            _ => ring_result::Panic,
+            Error::Forked => ring_result::Forked,
+            _ => ring_result::Panic, // Poisoned, and whatever a newer core adds
         }
     }
 }
@@ -62,6 +70,7 @@ fn text(code: u32) -> &'static [u8] {
         7 => b"out of memory\0",
         8 => b"internal error (panic caught at the ringlog boundary)\0",
         9 => b"records were overwritten before this reader read them\0",
+        10 => b"ring was created before fork(): it cannot be used in the child\0",
         _ => b"unknown ring_result code\0",
     }
 }
@@ -86,13 +95,13 @@ mod tests {
 
     #[test]
     fn every_code_has_text_and_unknown_codes_are_safe() {
-        for code in 0..=9u32 {
+        for code in 0..=10u32 {
             // SAFETY: ring_result_str returns static NUL-terminated text.
             let s = unsafe { CStr::from_ptr(ring_result_str(code)) };
             assert!(!s.to_bytes().is_empty());
             assert_ne!(s.to_bytes(), b"unknown ring_result code");
         }
-        for code in [10, 1000, u32::MAX] {
+        for code in [11, 1000, u32::MAX] {
             // SAFETY: as above.
             let s = unsafe { CStr::from_ptr(ring_result_str(code)) };
             assert_eq!(s.to_bytes(), b"unknown ring_result code");

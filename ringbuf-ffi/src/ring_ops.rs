@@ -24,6 +24,16 @@ pub(crate) unsafe fn ring_ref<'a>(r: *const ring) -> Option<&'a Ring> {
     unsafe { r.cast::<Ring>().as_ref() }
 }
 
+/// Returns RING_RESULT_FORKED from the enclosing body when the ring was
+/// made before this process forked.
+macro_rules! refuse_if_forked {
+    ($ring:expr) => {
+        if $ring.is_forked() {
+            return ring_result::Forked;
+        }
+    };
+}
+
 /// Creates a ring of `capacity` bytes, per-record framing included, rounded
 /// up to a power of two. Stores the handle in `*out` (NULL on failure).
 ///
@@ -45,6 +55,7 @@ pub unsafe extern "C" fn ring_new(capacity: usize, out: *mut *mut ring) -> ring_
         // SAFETY: the caller passes NULL or a writable `ring *`.
         let mut out = try_ref!(unsafe { Out::new(out) });
         out.set(std::ptr::null_mut());
+        crate::fork::watch_forks();
         match Ring::new(capacity) {
             Ok(r) => {
                 out.set(Box::into_raw(Box::new(r)).cast());
@@ -153,6 +164,7 @@ pub unsafe extern "C" fn ring_flush(r: *const ring, timeout_ms: i64) -> ring_res
     ffi_boundary!(ring_result::Panic, {
         // SAFETY: the caller passes NULL or a live handle.
         let ring = try_ref!(unsafe { ring_ref(r) });
+        refuse_if_forked!(ring);
         let flushed = match timeout(timeout_ms) {
             None => {
                 ring.flush();
@@ -180,7 +192,9 @@ pub unsafe extern "C" fn ring_flush(r: *const ring, timeout_ms: i64) -> ring_res
 pub unsafe extern "C" fn ring_close(r: *const ring) -> ring_result {
     ffi_boundary!(ring_result::Panic, {
         // SAFETY: the caller passes NULL or a live handle.
-        try_ref!(unsafe { ring_ref(r) }).close();
+        let ring = try_ref!(unsafe { ring_ref(r) });
+        refuse_if_forked!(ring);
+        ring.close();
         ring_result::Ok
     })
 }
@@ -222,7 +236,11 @@ pub unsafe extern "C" fn ring_snapshot(
         // SAFETY: `cap <= MAX_BUFFER`; the caller promises `cap` writable
         // bytes at `buf` when it is not NULL.
         let dst = try_ref!(unsafe { output(buf.cast(), cap) });
-        let snap = ring.snapshot();
+        refuse_if_forked!(ring);
+        let snap = match ring.try_snapshot() {
+            Ok(snap) => snap,
+            Err(e) => return e.into(),
+        };
         out_len.set(snap.len());
         match dst.get_mut(..snap.len()) {
             Some(dst) => {

@@ -14,6 +14,8 @@ static CLOSED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static TOO_LARGE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static INVALID_ARGUMENT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static NO_MEMORY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static FORKED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static INTERNAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn make<'py>(py: Python<'py>, name: &str, bases: &[Bound<'py, PyAny>], doc: &str) -> PyResult<Py<PyType>> {
     let namespace = PyDict::new(py);
@@ -56,6 +58,26 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
             &NO_MEMORY,
             make(py, "NoMemory", &[b(), builtin("MemoryError")?], "The ring's memory could not be allocated.")?,
         ),
+        (
+            "Forked",
+            &FORKED,
+            make(
+                py,
+                "Forked",
+                &[b()],
+                "The ring or reader was made before this process forked: the child must make its own.",
+            )?,
+        ),
+        (
+            "InternalError",
+            &INTERNAL,
+            make(
+                py,
+                "InternalError",
+                &[b()],
+                "A bug inside ringlog was caught; the ring is still correct, or refuses further use.",
+            )?,
+        ),
     ];
     for (name, cell, class) in classes {
         m.add(name, class.bind(py))?;
@@ -88,6 +110,20 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
         Error::TooLarge { .. } => new_err(py, &TOO_LARGE, e.to_string()),
         Error::InvalidArgument(_) => new_err(py, &INVALID_ARGUMENT, e.to_string()),
         Error::NoMemory => new_err(py, &NO_MEMORY, e.to_string()),
+        Error::Forked => new_err(py, &FORKED, e.to_string()),
+        Error::Poisoned => new_err(py, &INTERNAL, e.to_string()),
         other => new_err(py, &RING_ERROR, other.to_string()),
     }
+}
+
+/// `ringlog.InternalError` for a panic caught inside the binding.
+pub(crate) fn internal(py: Python<'_>, what: &str) -> PyErr {
+    new_err(py, &INTERNAL, format!("internal error in ringlog ({what}); see stderr"))
+}
+
+/// Runs `f`, turning a panic inside ringlog into `Err(what)` so that the
+/// caller raises `ringlog.InternalError` (an `Exception`) instead of PyO3's
+/// `PanicException` (a `BaseException` that `except Exception` misses).
+pub(crate) fn guard<T>(what: &'static str, f: impl FnOnce() -> T) -> Result<T, &'static str> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| what)
 }

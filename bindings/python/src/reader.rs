@@ -70,23 +70,29 @@ impl PyReader {
         let deadline = wait::deadline(py, timeout)?;
         // Fast path: a record is there and nobody else uses the reader.
         if let Some(mut reader) = self.inner.try_lock() {
-            match reader.try_next() {
-                Ok(rec) => return Ok(Ok(Some(rec))),
-                Err(Error::Timeout) => {}
-                Err(e) => return Ok(Err(e)),
+            match errors::guard("read", || reader.try_next()) {
+                Ok(Ok(rec)) => return Ok(Ok(Some(rec))),
+                Ok(Err(Error::Timeout)) => {}
+                Ok(Err(e)) => return Ok(Err(e)),
+                Err(what) => return Err(errors::internal(py, what)),
             }
         }
         let got = wait::sliced(py, deadline, |slice| {
             // Another thread may hold the reader: wait for it within the
             // slice too, so that this wait stays interruptible.
             let Some(mut reader) = self.inner.try_lock_for(slice) else { return Slice::Again };
-            match reader.next_timeout(slice) {
-                Ok(rec) => Slice::Done(Ok(rec)),
-                Err(Error::Timeout) => Slice::Again,
-                Err(e) => Slice::Done(Err(e)),
+            match errors::guard("read", || reader.next_timeout(slice)) {
+                Ok(Ok(rec)) => Slice::Done(Ok(Ok(rec))),
+                Ok(Err(Error::Timeout)) => Slice::Again,
+                Ok(Err(e)) => Slice::Done(Ok(Err(e))),
+                Err(what) => Slice::Done(Err(what)),
             }
         })?;
-        Ok(got.transpose())
+        match got {
+            None => Ok(Ok(None)),
+            Some(Ok(r)) => Ok(r.map(Some)),
+            Some(Err(what)) => Err(errors::internal(py, what)),
+        }
     }
 }
 

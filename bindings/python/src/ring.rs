@@ -28,12 +28,13 @@ pub(crate) struct PyRing {
 
 impl PyRing {
     fn write_bytes(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<u64> {
-        let result = if bytes.len() >= DETACH_AT && bytes.len() <= self.ring.max_record() {
-            py.detach(|| self.ring.write(bytes))
-        } else {
-            self.ring.write(bytes)
-        };
-        result.map_err(|e| errors::to_py(py, e))
+        let write = || errors::guard("write", || self.ring.write(bytes));
+        let result =
+            if bytes.len() >= DETACH_AT && bytes.len() <= self.ring.max_record() { py.detach(write) } else { write() };
+        match result {
+            Ok(r) => r.map_err(|e| errors::to_py(py, e)),
+            Err(what) => Err(errors::internal(py, what)),
+        }
     }
 }
 
@@ -141,6 +142,9 @@ impl PyRing {
                 ))
             }
         };
+        if self.ring.is_forked() {
+            return Err(errors::to_py(py, ringbuf_core::Error::Forked));
+        }
         Ok(PyReader::new(self.ring.reader(start)))
     }
 
@@ -154,27 +158,47 @@ impl PyRing {
     #[pyo3(signature = (timeout = None))]
     fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let deadline = wait::deadline(py, timeout)?;
+        if self.ring.is_forked() {
+            return Err(errors::to_py(py, ringbuf_core::Error::Forked));
+        }
         let flush = self.ring.start_flush();
-        let done =
-            wait::sliced(py, deadline, |slice| if flush.wait_timeout(slice) { Slice::Done(()) } else { Slice::Again })?;
-        Ok(done.is_some())
+        let done = wait::sliced(py, deadline, |slice| match errors::guard("flush", || flush.wait_timeout(slice)) {
+            Ok(true) => Slice::Done(Ok(())),
+            Ok(false) => Slice::Again,
+            Err(what) => Slice::Done(Err(what)),
+        })?;
+        match done {
+            None => Ok(false),
+            Some(Ok(())) => Ok(true),
+            Some(Err(what)) => Err(errors::internal(py, what)),
+        }
     }
 
     /// close()
     ///
     /// Closes the ring: writes raise Closed from now on; readers read what
     /// the ring holds, then reach the end. Idempotent.
-    fn close(&self) {
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if self.ring.is_forked() {
+            return Err(errors::to_py(py, ringbuf_core::Error::Forked));
+        }
         self.ring.close();
+        Ok(())
     }
 
     /// snapshot() -> bytes
     ///
     /// Every retained record's bytes, oldest first, back to back: the "dump
     /// the last N bytes" call. Copies with the GIL released.
-    fn snapshot<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let snap = py.detach(|| self.ring.snapshot());
-        PyBytes::new(py, &snap)
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        if self.ring.is_forked() {
+            return Err(errors::to_py(py, ringbuf_core::Error::Forked));
+        }
+        match py.detach(|| errors::guard("snapshot", || self.ring.try_snapshot())) {
+            Ok(Ok(snap)) => Ok(PyBytes::new(py, &snap)),
+            Ok(Err(e)) => Err(errors::to_py(py, e)),
+            Err(what) => Err(errors::internal(py, what)),
+        }
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -184,7 +208,7 @@ impl PyRing {
     #[pyo3(signature = (exc_type, exc, tb, /))]
     fn __exit__(&self, exc_type: &Bound<'_, PyAny>, exc: &Bound<'_, PyAny>, tb: &Bound<'_, PyAny>) -> bool {
         let _ = (exc_type, exc, tb);
-        self.ring.close();
+        self.ring.close(); // a no-op in the child of a fork
         false
     }
 

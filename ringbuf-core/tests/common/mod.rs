@@ -13,6 +13,9 @@ pub struct Watchdog {
 }
 
 pub fn watchdog(name: &'static str, limit: Duration) -> Watchdog {
+    // Slow checkers (Miri, sanitizers) stretch every limit by this factor.
+    let factor = std::env::var("RINGLOG_WATCHDOG_FACTOR").ok().and_then(|f| f.parse::<u32>().ok()).unwrap_or(1);
+    let limit = limit * factor.max(1);
     let done = Arc::new(AtomicBool::new(false));
     let flag = done.clone();
     std::thread::spawn(move || {
@@ -129,4 +132,11 @@ impl Checker {
             self.start_seq
         );
     }
+}
+
+/// `n` divided by RINGLOG_TEST_DIV (default 1): slow checkers (sanitizers,
+/// Miri) run the same tests with less work.
+pub fn scaled(n: u64) -> u64 {
+    let div = std::env::var("RINGLOG_TEST_DIV").ok().and_then(|d| d.parse::<u64>().ok()).unwrap_or(1).max(1);
+    (n / div).max(1)
 }
