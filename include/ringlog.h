@@ -22,8 +22,27 @@
  * smaller than the length passed with them.
  *
  * Results: fallible calls return a ring_result; ring_result_str() gives its
- * text. No call aborts the process or lets a Rust panic unwind into C: a
- * bug caught inside ringlog returns RING_RESULT_PANIC.
+ * text. No call lets a Rust panic unwind into C: a bug caught inside
+ * ringlog returns RING_RESULT_PANIC, and the ring is either still correct
+ * or (when a write was interrupted) refuses further writes with
+ * RING_RESULT_PANIC while its readers end after the records before it.
+ *
+ * Memory: ring_write, ring_reader_next, ring_reader_read, ring_flush and
+ * ring_close never allocate. ring_new reports RING_RESULT_NO_MEMORY when
+ * the ring's memory cannot be had, ring_snapshot when its copy cannot;
+ * the few hundred bytes of bookkeeping of ring_new and ring_reader_new
+ * abort the process if even they cannot be allocated.
+ *
+ * fork(): the library registers a pthread_atfork handler. In the child,
+ * every call on a ring or reader made before the fork returns
+ * RING_RESULT_FORKED at once (their locks may be held by threads the child
+ * does not have), and freeing them is safe; rings made in the child work.
+ * The parent is unaffected.
+ *
+ * Signals: a reader waiting in ring_reader_next or ring_reader_read, or a
+ * ring_flush, is not woken early by signals: an interrupted wait resumes
+ * until its record, its end or its timeout. Calls are not async-signal-safe
+ * (do not call them from a signal handler).
  *
  * Record framing: each record costs its length plus a 16-byte header plus
  * padding to a multiple of 8 (at most 23 bytes) of the ring's capacity.

@@ -16,6 +16,14 @@ records it lost.
 `RingHandler` puts `logging` records into a ring; `JsonFormatter` makes each
 one a JSON object. `async for rec in reader` reads without blocking an
 asyncio event loop.
+
+Waiting calls (`Reader.next`, iteration, `Ring.flush`) release the GIL and
+wake every 50 ms to run signal handlers, so Ctrl-C interrupts them and a
+handler that raises ends the wait; signals do not otherwise cut a wait
+short. After `os.fork()` (or any fork), rings and readers made before it
+raise `Forked` in the child instead of risking a deadlock; make new ones
+there. Errors are exceptions derived from `RingError`; a bug caught inside
+ringlog is `InternalError`, never a crash.
 """
 
 from ._ringlog import (

@@ -69,8 +69,9 @@ fn a_million_writes_allocate_nothing() {
         .collect();
     let line = [b'x'; 100];
     ring.write(&line).unwrap(); // first use of lazily set-up state, if any
+    let n = common::scaled(1_000_000) as u32; // reads the environment: allocates
     let before = allocs_here();
-    for i in 0..common::scaled(1_000_000) as u32 {
+    for i in 0..n {
         ring.write(&line[..(i % 100) as usize]).unwrap();
         if i % 100_000 == 0 {
             std::thread::sleep(Duration::from_millis(2)); // let readers park

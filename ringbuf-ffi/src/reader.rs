@@ -89,11 +89,11 @@ pub unsafe extern "C" fn ring_reader_new(
     out: *mut *mut ring_reader,
 ) -> ring_result {
     ffi_boundary!(ring_result::Panic, {
-        // SAFETY: the caller passes NULL or a live handle.
-        let ring = try_ref!(unsafe { ring_ref(r) });
         // SAFETY: the caller passes NULL or a writable `ring_reader *`.
         let mut out = try_ref!(unsafe { Out::new(out) });
-        out.set(std::ptr::null_mut());
+        out.set(std::ptr::null_mut()); // first: NULL on every failure
+                                       // SAFETY: the caller passes NULL or a live handle.
+        let ring = try_ref!(unsafe { ring_ref(r) });
         let Some(start) = start.decode(seq) else {
             return ring_result::InvalidArgument;
         };
