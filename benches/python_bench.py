@@ -1,7 +1,7 @@
 """Python benchmarks for ringlog: each row a median over repeated runs, each
 comparison a ratio against a baseline measured in the same run.
 
-    python benches/python_bench.py [--quick] [--markdown]
+    python benches/python_bench.py [--quick] [--json FILE]
 
 Rows: ring.write of 64 B and 1 KiB against collections.deque(maxlen).append
 of the same bytes; logger.info through RingHandler (plain and JSON) against
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import collections
 import io
+import json
 import logging
 import logging.handlers
 import statistics
@@ -102,33 +103,35 @@ def memory_handler() -> logging.Handler:
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--markdown", action="store_true", help="print a markdown table")
+    p.add_argument("--json", help="also write the rows to this file, one JSON object a line")
     args = p.parse_args()
     n, repeats = (20_000, 5) if args.quick else (200_000, 9)
     ln = n // 10
 
-    rows: list[tuple[str, float, str, float]] = []
+    # (name, size, ns, baseline name, baseline ns, target ratio)
+    rows: list[tuple[str, int, float, str, float, float | None]] = []
     for size in (64, 1024):
         base = per_op_ns(deque_append(size), n, repeats)
         mine = per_op_ns(ring_write(size), n, repeats)
-        rows.append((f"ring.write({size} B)", mine, f"deque.append({size} B)", base))
+        rows.append((f"ring.write({size} B)", size, mine, f"deque.append({size} B)", base, 2.5 if size == 64 else None))
     stream = per_op_ns(logger_with(stream_handler()), ln, repeats)
     memory = per_op_ns(logger_with(memory_handler()), ln, repeats)
     plain = per_op_ns(logger_with(ring_handler(json=False)), ln, repeats)
     js = per_op_ns(logger_with(ring_handler(json=True)), ln, repeats)
-    rows.append(("logger.info via RingHandler", plain, "StreamHandler(StringIO)", stream))
-    rows.append(("logger.info via RingHandler", plain, "MemoryHandler", memory))
-    rows.append(("logger.info via RingHandler + JsonFormatter", js, "StreamHandler(StringIO)", stream))
+    rows.append(("logger.info via RingHandler", 0, plain, "StreamHandler(StringIO)", stream, 1.0))
+    rows.append(("logger.info via RingHandler", 0, plain, "MemoryHandler", memory, None))
+    rows.append(("logger.info via RingHandler + JsonFormatter", 0, js, "StreamHandler(StringIO)", stream, None))
 
     print(f"# python {sys.version.split()[0]}, ringlog {ringlog.__version__}; median of {repeats} runs")
-    if args.markdown:
-        print("| ringlog | ns/op | baseline | ns/op | ratio |")
-        print("|---|---:|---|---:|---:|")
-        for name, mine, bname, base in rows:
-            print(f"| {name} | {mine:.0f} | {bname} | {base:.0f} | {mine / base:.2f}x |")
-    else:
-        for name, mine, bname, base in rows:
-            print(f"{name:45s} {mine:8.0f} ns   {bname:25s} {base:8.0f} ns   ratio {mine / base:5.2f}x")
+    for name, _, mine, bname, base, target in rows:
+        met = "" if target is None else f"  (target <= {target:.2f}x: {'met' if mine / base <= target else 'NOT met'})"
+        print(f"{name:45s} {mine:8.0f} ns   {bname:25s} {base:8.0f} ns   ratio {mine / base:5.2f}x{met}")
+    if args.json:
+        with open(args.json, "w") as f:
+            for name, size, mine, bname, base, target in rows:
+                row = {"lang": "python", "group": "Python", "name": name, "size": size, "ring": 1 << 20,
+                       "value": mine, "unit": "ns/op", "baseline": bname, "baseline_value": base, "target": target}
+                f.write(json.dumps(row) + "\n")
     return 0
 
 

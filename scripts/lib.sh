@@ -42,3 +42,13 @@ ensure_venv() {
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/python/requirements-dev.txt" \
         || die "could not install python/requirements-dev.txt"
 }
+
+# A Debian package (no command to test for), installed with apt-get.
+ensure_apt_pkg() { # ensure_apt_pkg <package>
+    dpkg -s "$1" >/dev/null 2>&1 && return 0
+    note "installing $1 (apt-get)"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo -n"
+    $sudo apt-get install -y -qq "$1" >/dev/null 2>&1 \
+        || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq "$1" >/dev/null 2>&1; }
+}
