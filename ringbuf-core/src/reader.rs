@@ -79,6 +79,9 @@ pub struct Reader {
     stream_off: u64,
     /// The `want` last published to `slot` (for flush).
     published: u64,
+    /// `head` as last read: records below it are committed, so the reader
+    /// reads `head` (a line every commit changes) only when it gets there.
+    head_seen: u64,
 }
 
 impl Shared {
@@ -151,7 +154,7 @@ impl Reader {
         // In the child of a fork the registry's lock may be held by a thread
         // that is gone: do not touch it (the reader refuses to read anyway).
         let slot = if shared.forked() { Slot::detached(want) } else { shared.registry.add(want) };
-        Reader { shared, slot, pos, want, lost_pending: 0, lost_total: 0, stream_off: 0, published: want }
+        Reader { shared, slot, pos, want, lost_pending: 0, lost_total: 0, stream_off: 0, published: want, head_seen: 0 }
     }
 
     /// Finds the next record owed to the user, waiting until `deadline`.
@@ -162,7 +165,10 @@ impl Reader {
         }
         let mut spin = Spin::new();
         loop {
-            if self.pos >= self.shared.head() {
+            if self.pos >= self.head_seen {
+                self.head_seen = self.shared.head();
+            }
+            if self.pos >= self.head_seen {
                 if self.shared.finished_at(self.pos) {
                     return Err(self.shared.end_error());
                 }

@@ -20,7 +20,9 @@
 //!   and readable (low bits carry waiter flags, see `ring`);
 //! * `reserve`: end of the last reserved record: `[head, reserve)` is being
 //!   written (low bits carry the reservation lock and the closed flag);
-//! * `next_seq`: the seq the next committed record gets.
+//! * `next_seq`: the seq the next committed record gets;
+//! * `evicted`: `tail` rounded down to a multiple of capacity / 16, a hint
+//!   that lets readers validate without touching the writers' cache lines.
 //!
 //! # Racing copies
 //!
@@ -68,7 +70,11 @@ pub(crate) struct Header {
     pub(crate) head: AtomicU64,
     pub(crate) next_seq: AtomicU64,
     _pad2: [u64; 6],
-    _pad3: [u64; 8],
+    /// `tail` rounded down to a granule, moved only when `tail` crosses
+    /// one: a line readers check for every record without pulling the
+    /// writers' hot lines (`Shared::valid_after`).
+    pub(crate) evicted: AtomicU64,
+    _pad3: [u64; 7],
 }
 
 #[cfg(not(loom))]
@@ -85,6 +91,10 @@ pub(crate) mod offsets {
     pub(crate) const TAIL: usize = 72;
     pub(crate) const HEAD: usize = 128;
     pub(crate) const NEXT_SEQ: usize = 136;
+    /// `tail` rounded down to a granule (a hint for live readers; a copied
+    /// image does not need it).
+    #[allow(dead_code)]
+    pub(crate) const EVICTED: usize = 192;
 }
 
 impl Header {
@@ -102,7 +112,8 @@ impl Header {
             head: AtomicU64::new(0),
             next_seq: AtomicU64::new(0),
             _pad2: [0; 6],
-            _pad3: [0; 8],
+            evicted: AtomicU64::new(0),
+            _pad3: [0; 7],
         }
     }
 }
@@ -229,7 +240,9 @@ impl Region {
             // the same time; they discard what they copied (module doc).
             unsafe {
                 std::ptr::copy_nonoverlapping(src.as_ptr(), self.data().add(off), first);
-                std::ptr::copy_nonoverlapping(src.as_ptr().add(first), self.data(), src.len() - first);
+                if first < src.len() {
+                    std::ptr::copy_nonoverlapping(src.as_ptr().add(first), self.data(), src.len() - first);
+                }
             }
         }
     }
@@ -263,7 +276,9 @@ impl Region {
             // validates before using them.
             unsafe {
                 std::ptr::copy_nonoverlapping(self.data().add(off), dst.as_mut_ptr(), first);
-                std::ptr::copy_nonoverlapping(self.data(), dst.as_mut_ptr().add(first), dst.len() - first);
+                if first < dst.len() {
+                    std::ptr::copy_nonoverlapping(self.data(), dst.as_mut_ptr().add(first), dst.len() - first);
+                }
             }
         }
     }

@@ -72,6 +72,8 @@ pub(crate) struct Shared {
     pub(crate) region: Region,
     pub(crate) capacity: u64,
     pub(crate) max_record: u64,
+    /// Granule of the `evicted` hint: capacity / 16, at least 8 bytes.
+    pub(crate) granule: u64,
     pub(crate) waits: Waits,
     pub(crate) registry: Registry,
     /// Live `Ring` handles; the ring closes when the last one goes.
@@ -94,6 +96,7 @@ impl Shared {
             region,
             capacity,
             max_record,
+            granule: (capacity / 16).max(8),
             waits: Waits { lock: Mutex::new(()), head_cv: Condvar::new(), flush_cv: Condvar::new() },
             registry: Registry::new(),
             handles: AtomicUsize::new(1),
@@ -166,13 +169,23 @@ impl Shared {
     /// `pos` was not evicted before the copy was complete.
     ///
     /// Ordering: the Acquire fence pairs with the Release fence a writer
-    /// executes after moving `tail` and before writing any byte (`reserve`).
-    /// If the copy saw any byte of such a write, the fence makes that
-    /// writer's `tail` store visible here, so the load below sees
+    /// executes after moving `tail` (and `evicted`) and before writing any
+    /// byte (`reserve`). If the copy saw any byte of such a write, the fence
+    /// makes that writer's stores visible here, so the loads below see
     /// `tail > pos` and the copy is thrown away.
+    ///
+    /// Fast path: `evicted` (tail rounded down to a granule) changes once
+    /// per granule, so it sits in this reader's cache while `tail` bounces
+    /// between the writers' cores. `tail < evicted + granule` always holds;
+    /// after an overwrite of `pos` this reader sees `evicted` at least
+    /// `floor(tail / granule) * granule` with `tail > pos`, so
+    /// `pos >= evicted + granule` proves the copy whole without reading
+    /// `tail`. Readers near the eviction frontier read `tail`.
     #[inline]
     pub(crate) fn valid_after(&self, pos: u64) -> bool {
-        self.tail_after_copy() <= pos
+        fence(Ordering::Acquire);
+        let hdr = self.region.header();
+        pos >= hdr.evicted.load(Ordering::Relaxed) + self.granule || hdr.tail.load(Ordering::Relaxed) <= pos
     }
 
     /// `tail` as seen after a racing copy: records from it on were whole in

@@ -67,16 +67,25 @@ impl Shared {
             // always are; with many writers and large records in a small
             // ring, wait for the writers ahead of us (they do not need the
             // lock to commit, so this cannot deadlock).
-            if let Err(e) = self.wait_head_at_least(need) {
-                hdr.reserve.store(start, Ordering::Release); // unlock; the ring is poisoned
-                return Err(e);
+            if self.head() < need {
+                if let Err(e) = self.wait_head_at_least(need) {
+                    hdr.reserve.store(start, Ordering::Release); // unlock; the ring is poisoned
+                    return Err(e);
+                }
             }
+            let old_granule = tail & !(self.granule - 1);
             while tail < need {
                 tail += frame::record_size(frame::len_of(self.region.word(tail + 8).load(Ordering::Relaxed)));
             }
             // Release: pairs with the Acquire load in `Shared::tail`, so a
             // reader that jumps to the new tail can read its header.
             hdr.tail.store(tail, Ordering::Release);
+            // The readers' hint, when `tail` crossed a granule (before the
+            // fence below, like `tail`; see `Shared::valid_after`).
+            let granule = tail & !(self.granule - 1);
+            if granule != old_granule {
+                hdr.evicted.store(granule, Ordering::Release);
+            }
         }
         // Unlock and publish the reservation in one store.
         hdr.reserve.store(start + size, Ordering::Release);

@@ -307,6 +307,9 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let plan = if quick { Plan::quick() } else { Plan::full() };
     let json = args.iter().position(|a| a == "--json").map(|i| args[i + 1].clone());
+    // `--only GROUP`: just the rows of groups containing GROUP (profiling).
+    let only = args.iter().position(|a| a == "--only").map(|i| args[i + 1].clone());
+    let on = |group: &str| only.as_ref().is_none_or(|o| group.contains(o.as_str()));
     let (sizes, rings): (&[usize], &[usize]) = if quick { (&[64, 1024], &RINGS[..1]) } else { (&SIZES, &RINGS) };
 
     let mut rows: Vec<Row> = Vec::new();
@@ -335,33 +338,37 @@ fn main() {
                 baseline: baseline.map(|(n, v)| (n.to_owned(), v)),
                 target,
             };
-            push(row("one writer", "memcpy (the limit)", memcpy, None, None));
-            push(row("one writer", "ringlog Ring::write", alone, Some(("memcpy", memcpy)), target));
-            let mutex = peers::MutexRing::new(cap);
             let data = payload(size);
-            push(row(
-                "one writer",
-                "Mutex<VecDeque<u8>> ring",
-                ns_per_op(plan, || mutex.write(black_box(&data))),
-                Some(("memcpy", memcpy)),
-                None,
-            ));
-            let mut byte_ring = peers::ByteRing::new(cap);
-            push(row(
-                "one writer",
-                "ringbuf HeapRb<u8> push_slice_overwrite (no framing)",
-                ns_per_op(plan, || byte_ring.write(&data)),
-                Some(("memcpy", memcpy)),
-                None,
-            ));
-            push(row(
-                "C ABI",
-                "ring_write (extern \"C\", in process)",
-                write_through_c_abi(plan, cap, size),
-                Some(("Ring::write", alone)),
-                Some(1.15),
-            ));
-            for (readers, tgt) in [(1usize, 1.5), (4, 3.0)] {
+            if on("one writer") {
+                push(row("one writer", "memcpy (the limit)", memcpy, None, None));
+                push(row("one writer", "ringlog Ring::write", alone, Some(("memcpy", memcpy)), target));
+                let mutex = peers::MutexRing::new(cap);
+                push(row(
+                    "one writer",
+                    "Mutex<VecDeque<u8>> ring",
+                    ns_per_op(plan, || mutex.write(black_box(&data))),
+                    Some(("memcpy", memcpy)),
+                    None,
+                ));
+                let mut byte_ring = peers::ByteRing::new(cap);
+                push(row(
+                    "one writer",
+                    "ringbuf HeapRb<u8> push_slice_overwrite (no framing)",
+                    ns_per_op(plan, || byte_ring.write(&data)),
+                    Some(("memcpy", memcpy)),
+                    None,
+                ));
+            }
+            if on("C ABI") {
+                push(row(
+                    "C ABI",
+                    "ring_write (extern \"C\", in process)",
+                    write_through_c_abi(plan, cap, size),
+                    Some(("Ring::write", alone)),
+                    Some(1.15),
+                ));
+            }
+            for (readers, tgt) in [(1usize, 1.5), (4, 3.0)].into_iter().filter(|_| on("readers")) {
                 let (ns, lost) = write_with_readers(plan, cap, size, readers);
                 push(row(
                     "readers keeping up",
@@ -378,31 +385,36 @@ fn main() {
                     None,
                 ));
             }
-            let one = writers_together(plan, cap, size, 1);
-            let two = writers_together(plan, cap, size, 2);
-            let two_target = match size {
-                64 => Some(1.0 / 0.7),
-                1024 => Some(1.0),
-                _ => None,
-            };
-            push(row(
-                "two writers",
-                "ringlog, 2 writers (ns per record, both together)",
-                two,
-                Some(("1 writer", one)),
-                two_target,
-            ));
-            push(Row {
-                group: "draining",
-                name: "a reader draining a full ring".into(),
-                size,
-                ring: cap,
-                value: drain(plan, cap, size),
-                unit: "GB/s",
-                baseline: None,
-                target: None,
-            });
+            if on("two writers") {
+                let one = writers_together(plan, cap, size, 1);
+                let two = writers_together(plan, cap, size, 2);
+                let two_target = match size {
+                    64 => Some(1.0 / 0.7),
+                    1024 => Some(1.0),
+                    _ => None,
+                };
+                push(row(
+                    "two writers",
+                    "ringlog, 2 writers (ns per record, both together)",
+                    two,
+                    Some(("1 writer", one)),
+                    two_target,
+                ));
+                push(Row {
+                    group: "draining",
+                    name: "a reader draining a full ring".into(),
+                    size,
+                    ring: cap,
+                    value: drain(plan, cap, size),
+                    unit: "GB/s",
+                    baseline: None,
+                    target: None,
+                });
+            }
         }
+    }
+    if only.is_some() {
+        return;
     }
     let (p50, p99) = wake_latency(if quick { 300 } else { 2000 });
     for (name, v, target) in [("wake-up latency p50", p50, Some(50.0)), ("wake-up latency p99", p99, None)] {

@@ -101,6 +101,7 @@ impl PyRing {
     /// max_record (nothing is written), Closed after close(), TypeError
     /// for other types, UnicodeEncodeError for a str that is not valid
     /// Unicode (lone surrogates).
+    #[pyo3(signature = (data, /))]
     fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<u64> {
         if let Ok(b) = data.cast::<PyBytes>() {
             return self.write_bytes(py, b.as_bytes());
