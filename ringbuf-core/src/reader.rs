@@ -163,7 +163,7 @@ impl Reader {
         if self.shared.forked() {
             return Err(Error::Forked);
         }
-        let mut spin = Spin::new();
+        let mut spin = Spin::for_reader();
         loop {
             if self.pos >= self.head_seen {
                 self.head_seen = self.shared.head();

@@ -21,7 +21,7 @@
 //! * `reserve`: end of the last reserved record: `[head, reserve)` is being
 //!   written (low bits carry the reservation lock and the closed flag);
 //! * `next_seq`: the seq the next committed record gets;
-//! * `evicted`: `tail` rounded down to a multiple of capacity / 16, a hint
+//! * `evicted`: `tail` rounded down to a multiple of capacity / 64, a hint
 //!   that lets readers validate without touching the writers' cache lines.
 //!
 //! # Racing copies

@@ -72,7 +72,7 @@ pub(crate) struct Shared {
     pub(crate) region: Region,
     pub(crate) capacity: u64,
     pub(crate) max_record: u64,
-    /// Granule of the `evicted` hint: capacity / 16, at least 8 bytes.
+    /// Granule of the `evicted` hint: capacity / 64, at least 8 bytes.
     pub(crate) granule: u64,
     pub(crate) waits: Waits,
     pub(crate) registry: Registry,
@@ -96,7 +96,7 @@ impl Shared {
             region,
             capacity,
             max_record,
-            granule: (capacity / 16).max(8),
+            granule: (capacity / 64).max(8),
             waits: Waits { lock: Mutex::new(()), head_cv: Condvar::new(), flush_cv: Condvar::new() },
             registry: Registry::new(),
             handles: AtomicUsize::new(1),

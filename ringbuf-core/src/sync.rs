@@ -126,15 +126,24 @@ impl Condvar {
 /// (readers, committers) or yields (the reservation lock).
 pub(crate) struct Spin {
     round: u32,
+    last: u32,
 }
 
-/// Rounds of spinning before a waiter parks: 2^0 + ... + 2^6 = 127 pause
-/// instructions, about a microsecond.
-const SPIN_ROUNDS: u32 = 7;
-
 impl Spin {
+    /// For waits on other writers: rounds of 2^0 .. 2^6 pauses (127 in
+    /// all, a few microseconds), checking after each.
     pub(crate) fn new() -> Self {
-        Spin { round: 0 }
+        Spin { round: 0, last: 7 }
+    }
+
+    /// For a reader that caught up: rounds of 2^6 .. 2^9 pauses (960 in
+    /// all, about 25 us here), checking after each, then it sleeps. The
+    /// first check comes only after about 2 us: every check reads `head`,
+    /// which the writer must then take back for its next commit, so a
+    /// reader polling as fast as it can slows a busy writer down by half
+    /// (scripts/bench, 64 B records: 1 reader 2.8x before, 1.2x after).
+    pub(crate) fn for_reader() -> Self {
+        Spin { round: 6, last: 10 }
     }
 
     /// Spins a little; false when the budget is spent.
@@ -146,7 +155,7 @@ impl Spin {
         }
         #[cfg(not(loom))]
         {
-            if self.round >= SPIN_ROUNDS {
+            if self.round >= self.last {
                 return false;
             }
             for _ in 0..(1u32 << self.round) {
