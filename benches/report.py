@@ -148,6 +148,9 @@ def main() -> int:
         lines.append("")
     if have_plot:
         lines += ["## Plot", "", "![ns per record and GB/s against record size](performance.png)", ""]
+    analysis = Path(__file__).with_name("analysis.md")
+    if analysis.exists():
+        lines += [analysis.read_text().strip(), ""]
     groups: dict[str, list[Row]] = collections.defaultdict(list)
     for r in rows:
         groups[r["group"]].append(r)

@@ -162,6 +162,48 @@ fn writers_together(plan: Plan, cap: usize, size: usize, writers: usize) -> f64 
     })
 }
 
+/// The hardware's floor for writers sharing a ring: `threads` threads each
+/// doing `lines` atomic RMWs (on `lines` shared cache lines) per operation;
+/// ns per operation, all threads together.
+fn shared_rmw(plan: Plan, threads: usize, lines: usize) -> f64 {
+    use crossbeam_utils::CachePadded;
+    median_of(plan, || {
+        let words: Arc<Vec<CachePadded<AtomicU64>>> =
+            Arc::new((0..lines).map(|_| CachePadded::new(AtomicU64::new(0))).collect());
+        let start = Arc::new(Barrier::new(threads));
+        let ts: Vec<_> = (0..threads)
+            .map(|_| {
+                let (words, start) = (words.clone(), start.clone());
+                thread::spawn(move || {
+                    start.wait();
+                    let t = Instant::now();
+                    let mut n = 0u64;
+                    loop {
+                        for _ in 0..64 {
+                            for w in words.iter() {
+                                w.fetch_add(8, Ordering::AcqRel);
+                            }
+                        }
+                        n += 64;
+                        let e = t.elapsed();
+                        if e >= plan.run {
+                            return (n, e);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut total = 0u64;
+        let mut longest = Duration::ZERO;
+        for t in ts {
+            let (n, e) = t.join().unwrap();
+            total += n;
+            longest = longest.max(e);
+        }
+        longest.as_nanos() as f64 / total as f64
+    })
+}
+
 /// tokio's broadcast channel (many receivers, lag reported), `readers`
 /// receivers blocking in `blocking_recv`; the sender's ns per message.
 fn broadcast_with_readers(plan: Plan, cap: usize, size: usize, readers: usize) -> f64 {
@@ -400,6 +442,8 @@ fn main() {
                     Some(("1 writer", one)),
                     two_target,
                 ));
+            }
+            if on("draining") {
                 push(Row {
                     group: "draining",
                     name: "a reader draining a full ring".into(),
@@ -411,6 +455,20 @@ fn main() {
                     target: None,
                 });
             }
+        }
+    }
+    if on("two writers") {
+        for (threads, lines) in [(1, 1), (2, 1), (2, 2)] {
+            push(Row {
+                group: "two writers",
+                name: format!("hardware floor: {threads} thread(s), {lines} shared atomic RMW(s) per op"),
+                size: 0,
+                ring: 0,
+                value: shared_rmw(plan, threads, lines),
+                unit: "ns/op",
+                baseline: None,
+                target: None,
+            });
         }
     }
     if only.is_some() {
