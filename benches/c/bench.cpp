@@ -84,9 +84,9 @@ int main(int argc, char **argv) {
     }
     Plan plan = quick ? Plan{std::chrono::milliseconds(15), 3} : Plan{std::chrono::milliseconds(60), 7};
     std::vector<size_t> sizes = quick ? std::vector<size_t>{64, 1024} : std::vector<size_t>{64, 256, 1024, 16384};
-    const size_t cap = 1 << 20;
     std::vector<Row> rows;
 
+    for (size_t cap : {size_t(1) << 20, size_t(64) << 20})
     for (size_t size : sizes) {
         std::vector<char> src(size, 'x'), dst(cap, 1);
         size_t off = 0;

@@ -2,12 +2,17 @@
 //! preemption bound) of the real code, with loom's atomics and locks in
 //! place of std's (see `src/sync.rs`).
 //!
-//! Run (what scripts/test does, bound 2, a few minutes):
-//!     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
-//!         cargo test --release -p ringbuf-core --test loom --target-dir target/loom
-//! Deeper (bound 3; much longer):
+//! Run (what scripts/test does: bound 3, about a minute):
 //!     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 \
 //!         cargo test --release -p ringbuf-core --test loom --target-dir target/loom
+//! Deeper (bound 4; much longer):
+//!     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=4 \
+//!         cargo test --release -p ringbuf-core --test loom --target-dir target/loom
+//!
+//! Each model runs its threads in spawned loom threads, not on the model's
+//! main thread: loom's DPOR remembers only the last access to each atomic,
+//! and a main thread that polls before the others start was seen to leave
+//! whole models at one explored interleaving.
 //!
 //! The rings are 64 bytes: records of 8 payload bytes take 24 bytes, so
 //! the ring keeps two of them and a third write evicts.

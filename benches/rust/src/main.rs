@@ -26,6 +26,7 @@ thread_local! {
     static COUNTING: Cell<bool> = const { Cell::new(false) };
 }
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static ALLOC_BYTES: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: forwards to the system allocator unchanged; counting touches only
 // a const-initialised thread-local and an atomic.
@@ -33,9 +34,18 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         if COUNTING.try_with(|c| c.get()).unwrap_or(false) {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
+            ALLOC_BYTES.fetch_add(l.size() as u64, Ordering::Relaxed);
         }
         // SAFETY: same contract.
         unsafe { System.alloc(l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        if COUNTING.try_with(|c| c.get()).unwrap_or(false) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            ALLOC_BYTES.fetch_add(l.size() as u64, Ordering::Relaxed);
+        }
+        // SAFETY: same contract.
+        unsafe { System.alloc_zeroed(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         // SAFETY: same contract.
@@ -85,11 +95,11 @@ fn write_with_readers(plan: Plan, cap: usize, size: usize, readers: usize) -> (f
     let data = payload(size);
     let mut lost_share = Vec::new();
     let ns = median_of(plan, || {
-        let ring = Ring::new(cap).unwrap();
+        let ring = warm_ring(cap, &data);
         let start = Arc::new(Barrier::new(readers + 1));
         let rs: Vec<_> = (0..readers)
             .map(|_| {
-                let mut rd = ring.reader(Start::Oldest);
+                let mut rd = ring.reader(Start::Newest);
                 let start = start.clone();
                 thread::spawn(move || {
                     let mut buf = vec![0u8; size];
@@ -120,6 +130,18 @@ fn write_with_readers(plan: Plan, cap: usize, size: usize, readers: usize) -> (f
     (ns, measure::median(&mut lost_share))
 }
 
+/// A ring whose memory has been written once all round. A new ring's
+/// pages are mapped lazily (it is allocated zeroed, through calloc), so its
+/// first lap pays a page fault per 4 KiB; the baseline rows run long enough
+/// to lap many times, so the rows that make a ring per run start warm too.
+fn warm_ring(cap: usize, data: &[u8]) -> Ring {
+    let ring = Ring::new(cap).unwrap();
+    for _ in 0..=(cap / data.len().max(1)) {
+        ring.write(data).unwrap();
+    }
+    ring
+}
+
 /// Writes `data` in batches until `d` has passed; (records, time).
 fn write_for(ring: &Ring, data: &[u8], d: Duration) -> (u64, Duration) {
     let t = Instant::now();
@@ -140,7 +162,7 @@ fn write_for(ring: &Ring, data: &[u8], d: Duration) -> (u64, Duration) {
 fn writers_together(plan: Plan, cap: usize, size: usize, writers: usize) -> f64 {
     let data = payload(size);
     median_of(plan, || {
-        let ring = Ring::new(cap).unwrap();
+        let ring = warm_ring(cap, &data);
         let start = Arc::new(Barrier::new(writers));
         let ws: Vec<_> = (0..writers)
             .map(|_| {
@@ -299,6 +321,33 @@ fn wake_latency(samples: usize) -> (f64, f64) {
     (p(0.5, &mut lat), p(0.99, &mut lat))
 }
 
+/// Bytes allocated by `f` on this thread.
+fn bytes_allocated<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    ALLOC_BYTES.store(0, Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    let v = f();
+    COUNTING.with(|c| c.set(false));
+    (v, ALLOC_BYTES.load(Ordering::Relaxed))
+}
+
+/// Memory: (bytes a ring of `cap` allocates, bytes per reader, bytes
+/// allocated by a million writes with a reader reading them).
+fn memory(cap: usize) -> (u64, u64, u64) {
+    let (ring, ring_bytes) = bytes_allocated(|| Ring::new(cap).unwrap());
+    let (mut readers, reader_bytes) =
+        bytes_allocated(|| (0..10).map(|_| ring.reader(Start::Oldest)).collect::<Vec<_>>());
+    let data = payload(64);
+    let mut buf = [0u8; 64];
+    let ((), write_bytes) = bytes_allocated(|| {
+        for _ in 0..1_000_000 {
+            ring.write(&data).unwrap();
+            let _ = readers[0].next_into(&mut buf, Some(Duration::ZERO));
+        }
+    });
+    readers.clear();
+    (ring_bytes, reader_bytes / 10, write_bytes)
+}
+
 fn allocations_per_write(n: u64) -> f64 {
     let ring = Ring::new(1 << 20).unwrap();
     let data = payload(64);
@@ -411,7 +460,7 @@ fn main() {
                 ));
             }
             for (readers, tgt) in [(1usize, 1.5), (4, 3.0)].into_iter().filter(|_| on("readers")) {
-                let (ns, lost) = write_with_readers(plan, cap, size, readers);
+                let (ns, lost) = write_with_readers(plan.threaded(), cap, size, readers);
                 push(row(
                     "readers keeping up",
                     &format!("ringlog, {readers} reader(s) (they lost {:.1}%)", lost * 100.0),
@@ -422,14 +471,14 @@ fn main() {
                 push(row(
                     "readers keeping up",
                     &format!("tokio broadcast, {readers} receiver(s)"),
-                    broadcast_with_readers(plan, cap, size, readers),
+                    broadcast_with_readers(plan.threaded(), cap, size, readers),
                     Some(("ringlog, no reader", alone)),
                     None,
                 ));
             }
             if on("two writers") {
-                let one = writers_together(plan, cap, size, 1);
-                let two = writers_together(plan, cap, size, 2);
+                let one = writers_together(plan.threaded(), cap, size, 1);
+                let two = writers_together(plan.threaded(), cap, size, 2);
                 let two_target = match size {
                     64 => Some(1.0 / 0.7),
                     1024 => Some(1.0),
@@ -464,7 +513,7 @@ fn main() {
                 name: format!("hardware floor: {threads} thread(s), {lines} shared atomic RMW(s) per op"),
                 size: 0,
                 ring: 0,
-                value: shared_rmw(plan, threads, lines),
+                value: shared_rmw(plan.threaded(), threads, lines),
                 unit: "ns/op",
                 baseline: None,
                 target: None,
@@ -486,6 +535,25 @@ fn main() {
             baseline: target.map(|t| ("target".to_owned(), t)),
             target: target.map(|_| 1.0),
         });
+    }
+    for cap in [1usize << 20, 64 << 20] {
+        let (ring_bytes, reader_bytes, write_bytes) = memory(cap);
+        for (name, v) in [
+            ("memory: bytes allocated by Ring::new (capacity + header + bookkeeping)", ring_bytes),
+            ("memory: bytes allocated per reader", reader_bytes),
+            ("memory: bytes allocated by 1,000,000 writes and reads", write_bytes),
+        ] {
+            push(Row {
+                group: "allocations",
+                name: name.into(),
+                size: 64,
+                ring: cap,
+                value: v as f64,
+                unit: "bytes",
+                baseline: None,
+                target: None,
+            });
+        }
     }
     push(Row {
         group: "allocations",
