@@ -9,10 +9,10 @@
 //!     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=4 \
 //!         cargo test --release -p ringbuf-core --test loom --target-dir target/loom
 //!
-//! Each model runs its threads in spawned loom threads, not on the model's
-//! main thread: loom's DPOR remembers only the last access to each atomic,
-//! and a main thread that polls before the others start was seen to leave
-//! whole models at one explored interleaving.
+//! The racing sides of the read models run in spawned loom threads: loom's
+//! DPOR remembers only the last access to each atomic, and a model whose
+//! main thread polled before the other thread started was seen to explore
+//! a single interleaving.
 //!
 //! The rings are 64 bytes: records of 8 payload bytes take 24 bytes, so
 //! the ring keeps two of them and a third write evicts.
