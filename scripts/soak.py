@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python" / "tests"))
-from checks import StreamCheck, make_record  # noqa: E402
+from checks import StreamCheck, checking_reader, make_record  # noqa: E402
 
 import ringlog  # noqa: E402
 
@@ -42,17 +42,8 @@ def main() -> int:
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
 
-    def read(rd: ringlog.Reader, check: StreamCheck, slow: bool) -> None:
-        try:
-            for rec in rd:
-                check.see(rec.seq, rec.lost, rec.data)
-                if slow and check.read % 100 == 0:
-                    time.sleep(0.001)
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
-
     rts = [
-        threading.Thread(target=read, args=(ring.reader(seq=0), checks[i], i == args.readers - 1))
+        threading.Thread(target=checking_reader, args=(ring.reader(seq=0), checks[i], i == args.readers - 1, errors))
         for i in range(args.readers)
     ]
     wts = [threading.Thread(target=write, args=(w,)) for w in range(args.writers)]

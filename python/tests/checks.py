@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 HEAD = struct.Struct("<IIQ")  # writer, length, counter
 
@@ -57,3 +59,16 @@ class StreamCheck:
     def finish(self, written: int) -> None:
         start = self.first or 0
         assert self.read + self.lost == written - start, (self.read, self.lost, written, start)
+
+
+def checking_reader(rd: Any, check: StreamCheck, slow: bool, errors: list[BaseException]) -> None:
+    """A reader thread's body: reads `rd` to the end of the closed ring,
+    checking every record; `slow` pauses now and then so that it is lapped.
+    Failures go to `errors` (a thread cannot fail the test itself)."""
+    try:
+        for rec in rd:
+            check.see(rec.seq, rec.lost, rec.data)
+            if slow and check.read % 50 == 0:
+                time.sleep(0.001)
+    except BaseException as e:  # noqa: BLE001 - reported by the caller
+        errors.append(e)

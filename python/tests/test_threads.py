@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from checks import StreamCheck, make_record
+from checks import StreamCheck, checking_reader, make_record
 
 import ringlog
 
@@ -16,21 +16,12 @@ def run(capacity: int, writers: int, per_writer: int, readers: int, slow: int) -
     checks = [StreamCheck() for _ in range(readers)]
     errors: list[BaseException] = []
 
-    def read(rd: ringlog.Reader, check: StreamCheck, is_slow: bool) -> None:
-        try:
-            for rec in rd:
-                check.see(rec.seq, rec.lost, rec.data)
-                if is_slow and check.read % 50 == 0:
-                    time.sleep(0.001)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
     def write(w: int) -> None:
         for c in range(per_writer):
             ring.write(make_record(w, c, 20 + (c * 7919 + w) % 200))
 
     rts = [
-        threading.Thread(target=read, args=(ring.reader(seq=0), checks[i], i < slow)) for i in range(readers)
+        threading.Thread(target=checking_reader, args=(ring.reader(seq=0), checks[i], i < slow, errors)) for i in range(readers)
     ]
     wts = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
     for t in rts + wts:
