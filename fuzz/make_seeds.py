@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seed inputs, corpus/<target>/seed-*.
+"""Writes the hand-made seed inputs, corpus/<target>/seed-*, and the
+hand-made reproducers of findings, regressions/image/*.
 
 The scripts follow the input formats of src/c_abi.rs and src/image.rs (see
 README.md). Run again after changing a format: python3 fuzz/make_seeds.py
@@ -78,6 +79,54 @@ def read(kind, extra=b"", pick=R0):
 
 def query(kind, extra=b""):
     return b"\x0e" + bytes([kind]) + extra
+
+
+# ring_writev parts (src/c_abi.rs `writev`)
+def p_null():
+    return b"\x00"
+
+
+def p_dangling():
+    return b"\x01"
+
+
+def p_lit(data):
+    return b"\x02" + bytes([len(data)]) + data
+
+
+def p_pattern(n):
+    return b"\x04" + u16(n)
+
+
+def p_to_max(over=0):
+    return b"\x06" + bytes([over])
+
+
+def p_null_len(n):
+    return b"\x07" + bytes([n - 1])
+
+
+def p_huge(which, sub=0):
+    return b"\x08" + bytes([sub, which])
+
+
+def p_over_max(extra):
+    return b"\x09" + bytes([extra])
+
+
+def writev(parts, arr=b"\x04", pick=R0, seed=3):
+    """arr: 0 NULL/0, 1 NULL/n, 2 absurd n (+u8, choice), 3 NULL/SIZE_MAX,
+    else the parts as built."""
+    return b"\x10" + pick + u32(seed) + bytes([len(parts)]) + b"".join(parts) + arr
+
+
+def dump(kind, extra=b"", pick=R0):
+    """0-2 pipe, 3 /dev/null, 4 negative fd, 5 closed, 6 read-only, 7 never opened."""
+    return b"\x12" + pick + bytes([kind]) + extra
+
+
+def stats(pick=R0, null_out=False):
+    return b"\x13" + pick + (b"\xf0" if null_out else b"\x00")
 
 
 C_ABI = {
@@ -188,29 +237,106 @@ C_ABI = {
     + flush()
     + nxt(1, pick=b"\x01")
     + flush(),
+    # ring_writev, ring_dump_fd, ring_stats: parts, errors, fds, counters
+    "seed-writev-dump-stats": b"\x00"
+    + reader_new(0)
+    + writev([p_lit(b"hello, "), p_null(), p_lit(b"world"), p_dangling()])
+    + stats()
+    + dump(0)
+    + writev([], arr=b"\x00")
+    + writev([p_lit(b"x")], arr=b"\x02\x00\x00")
+    + writev([p_lit(b"x")], arr=b"\x03")
+    + writev([p_huge(0), p_huge(3)])
+    + writev([p_lit(b"ab"), p_null_len(4)])
+    + writev([p_pattern(100), p_to_max(0)])
+    + writev([p_pattern(100), p_to_max(1)])
+    + writev([p_over_max(3)])
+    + nxt(1)
+    + burst(20, 5, range(0, 200, 10))
+    + stats()
+    + dump(1)
+    + dump(3)
+    + dump(4, b"\x00\x00")
+    + dump(5)
+    + dump(6)
+    + dump(7, b"\x05")
+    + stats(null_out=True)
+    + stats(pick=NULL)
+    + dump(0, pick=NULL)
+    + writev([p_lit(b"y")], pick=NULL)
+    + reader_new(1)
+    + stats()
+    + free_reader()
+    + close()
+    + writev([p_lit(b"late")])
+    + stats()
+    + dump(2),
 }
 
 # ---- image -------------------------------------------------------------------
+# The region format (docs/FORMAT.md), for raw and synthetic seeds.
 MAGIC = b"RINGLOG\0"
+M64 = (1 << 64) - 1
 
 
-def empty_region(cap):
-    hdr = bytearray(256)
+def mask(key, x):
+    z = ((key ^ x) * 0x9E3779B97F4A7C15) & M64
+    return z ^ (z >> 29)
+
+
+def rotl(v, r):
+    return ((v << r) | (v >> (64 - r))) & M64
+
+
+def check(seq, length):
+    return (((seq ^ rotl(length, 29) ^ 0x52494E474C4F4721) * 0x9E3779B97F4A7C15) & M64) >> 40
+
+
+def slack(cap):
+    return min(max(cap // 16, 64), 4096) & ~7
+
+
+def region(cap, key, frames, claim=None, closed=False, next_seq=None, tail=0, tail_seq=0):
+    """A region image: frames = [(kind, seq, len, payload)] back to back from tail."""
+    data = cap + slack(cap)
+    shift = (data - 1).bit_length()
+    hdr = bytearray(2048)
     hdr[0:8] = MAGIC
-    hdr[8:12] = u32(1)
-    hdr[12:16] = u32(256)
+    hdr[8:12] = u32(2)
+    hdr[12:16] = u32(2048)
     hdr[16:24] = u64(cap)
     hdr[24:32] = u64(cap // 4)
-    return bytes(hdr) + bytes(cap)
+    hdr[32:40] = u64(data)
+    hdr[40:48] = u64(key)
+    area = bytearray(data)
+    x, s = tail, tail_seq
+
+    def put(off, bs):
+        for k, b in enumerate(bs):
+            area[(off + k) % data] = b
+
+    for kind, seq, length, payload in frames:
+        off = x & ((1 << shift) - 1)
+        put(off, u64(mask(key, x) ^ (seq | kind << 61)))
+        put(off + 8, u64(length | check(seq, length) << 40))
+        put(off + 16, payload)
+        size = length if kind == 2 else 16 + ((length + 7) & ~7)
+        o = off + size
+        x = x + size if o < data else ((x >> shift) + 1) << shift | (o - data)
+        if kind != 2:
+            s += 1
+    claim = x if claim is None else claim
+    next_seq = s if next_seq is None else next_seq
+    hdr[64:80] = u64(claim | (1 if closed else 0)) + u64(next_seq)
+    hdr[128:144] = u64(tail) + u64(tail_seq)
+    return bytes(hdr) + bytes(area)
 
 
-def structured(cap_choice, writes, close, mutations):
-    """writes: list of (len_kind, extra); mutations: list of bytes."""
-    out = bytes([2, cap_choice, len(writes)])
-    for kind, extra in writes:
-        out += bytes([kind]) + extra
-    out += bytes([1 if close else 0])
-    out += bytes([len(mutations) - 1]) + b"".join(mutations)
+def structured(cap_choice, ops, close, damages):
+    """cap_choice: 0..5 = 64, 128, 256, 1024, 2048, 4096 bytes; ops and
+    damages: lists of bytes (see src/image.rs)."""
+    out = bytes([2, cap_choice, len(ops)]) + b"".join(ops) + bytes([1 if close else 0])
+    out += bytes([len(damages) - 1]) + b"".join(damages)
     return out
 
 
@@ -218,42 +344,171 @@ def lit(n, fill):
     return bytes([fill] * min(n, 24))
 
 
+def w(n, fill=0x41):
+    """write of n bytes (record_len choice 2: min(byte, max_record))."""
+    return b"\x00\x02" + bytes([n]) + lit(n, fill)
+
+
+def wv(lens, fill=0x50):
+    """writev of parts of these lengths (each < max/3 + 1)."""
+    out = b"\x04" + bytes([len(lens)])
+    for n in lens:
+        out += bytes([n]) + lit(n, fill)
+    return out
+
+
+def begin(n, fill=0x70):
+    """begin_write: a pending record."""
+    return b"\x05\x02" + bytes([n]) + lit(n, fill)
+
+
+def commit(i=0):
+    return b"\x07" + bytes([i])
+
+
+def drop(i=0):
+    return b"\x08" + bytes([i])
+
+
+def close_op():
+    return b"\x09\x00"
+
+
+# damage ops (src/image.rs `damage`)
+def d_hdr_byte(frame, byte, xor):
+    return b"\x01" + bytes([frame, byte, xor])
+
+
+def d_payload(frame, at, xor):
+    return b"\x00" + bytes([frame]) + u16(at) + bytes([xor])
+
+
+def d_kind(frame, flip):
+    return b"\x02" + bytes([frame, flip])
+
+
+def d_tail(frame):
+    return b"\x04" + bytes([frame])
+
+
+def d_key(v):
+    return b"\x06" + u64(v)
+
+
+def d_forge(frame, length):
+    return b"\x03" + bytes([frame]) + u16(length)
+
+
+def d_field(off, xor):
+    return b"\x07" + bytes([off, xor])
+
+
+def d_pos(field, delta):
+    return b"\x05" + bytes([field, delta & 0xFF])
+
+
+SYN_KIND = {"record": 0, "pending": 9, "skip": 11, "dead": 13}
+
+
+def synthetic(cap_k, key, tail_off, frames, claim_kind=0, next_kind=0, tail_lap=None, claim_extra=b""):
+    """cap 64 << cap_k; frames: [(kind, n)] with valid seqs and checks: n
+    payload bytes, or for a skip frame a size of 16 + 8 n."""
+    out = bytes([1, cap_k]) + u64(key) + b"\x00" + u16(tail_off)
+    out += b"\x00" if tail_lap is None else b"\x01" + bytes([tail_lap])
+    out += b"\x00" + bytes([len(frames)])
+    for kind, n in frames:
+        if kind == "skip-size":  # a skip frame of exactly n bytes (any n)
+            out += bytes([SYN_KIND["skip"], 3, 5]) + u16(n) + b"\x00"
+            continue
+        out += bytes([SYN_KIND[kind], 3])  # seq: the expected one
+        out += bytes([4, n]) if kind == "skip" else bytes([9, n])  # length
+        out += b"\x00"  # w1: valid
+        out += b"" if kind == "skip" else bytes([0x61 + len(out) % 26] * min(n, 64))
+    out += bytes([claim_kind]) + claim_extra + b"\x00" + bytes([next_kind]) + b"\x00"
+    return out
+
+
+KEY = 0x0123456789ABCDEF
 IMAGE = {
-    "seed-raw-empty-region": b"\x00" + empty_region(64),
-    "seed-raw-short": b"\x00" + MAGIC + u32(1),
-    "seed-synthetic": b"\x01\x02\x00" + u32(5) + u16(200) + b"\x01\x00\x00" + u64(9) + b"\x01" + bytes(range(256)),
-    # a few records, a payload byte damaged (undetectable by design)
-    "seed-structured-payload": structured(
-        0,
-        [(1, b"\x05" + lit(5, 0x41)), (2, b"\x40" + lit(64, 0x42)), (0, b""), (1, b"\x10" + lit(16, 0x43))],
-        False,
-        [b"\x04\x01\x01" + u16(20) + b"\x55"],
+    # raw: an empty v2 region; one with records, a pending and a skip frame
+    # that wraps; a skip frame whose size is not a multiple of 8
+    "seed-raw-empty-region": b"\x00" + region(64, KEY, []),
+    "seed-raw-short": b"\x00" + MAGIC + u32(2),
+    "seed-raw-old-version": b"\x00" + MAGIC + u32(1) + u32(256) + bytes(64),
+    "seed-raw-records": b"\x00"
+    + region(
+        64,
+        KEY,
+        [(0, 5, 3, b"abc"), (1, 6, 8, b"pending!"), (3, 7, 0, b""), (2, 8, 32, b""), (0, 8, 16, b"0123456789abcdef")],
+        tail=96,
+        tail_seq=5,
     ),
-    # enough records to wrap a 1 KiB ring; a header byte damaged
-    "seed-structured-header": structured(
-        0,
-        [(2, b"\xc8" + lit(200, i)) for i in range(12)],
-        True,
-        [b"\x03\x02\x00" + u16(9) + b"\x80"],
+    # synthetic: record, pending, skip, dead frames from the walk's start;
+    # near the end of the data area (wrapping)
+    "seed-synthetic-frames": synthetic(
+        1, KEY, 40, [("record", 16), ("pending", 5), ("skip", 2), ("dead", 0), ("record", 31)]
     ),
-    # tail moved to another record's start, head too
-    "seed-structured-positions": structured(
+    "seed-synthetic-wrap": synthetic(0, 7, 104, [("record", 12), ("record", 16), ("skip", 1), ("record", 3)], tail_lap=3),
+    # structured: writes that lap a tiny ring; a payload byte damaged
+    # (undetectable by design)
+    "seed-structured-payload": structured(0, [w(5), w(12), w(0), w(16), w(8), w(9), w(3)], False, [d_payload(1, 2, 0x55)]),
+    # a pending record lapped (pinned, then written around with skip
+    # frames), committed later; a dead one; a header byte damaged
+    "seed-structured-pinned": structured(
         1,
-        [(4, u16(300) + lit(300, i)) for i in range(10)],
+        [begin(4)] + [w(8)] * 7 + [commit(), w(1)],
         False,
-        [b"\x05\x03\x01\x08", b"\x02\x01\xf8"],
+        [d_hdr_byte(1, 9, 0x80)],
     ),
-    # the validated header fields and whole words
-    "seed-structured-fields": structured(
-        2,
-        [(3, lit(1024, 7)), (1, b"\x03abc")],
-        True,
-        [b"\x00" + u16(17) + b"\x01", b"\x01" + u16(40) + u64(1 << 63), b"\x06" + u16(300) + b"\x00"],
+    "seed-structured-pinned-dead": structured(
+        0,
+        [begin(8), w(8), w(8), begin(0), w(8), w(8), w(8), w(8), commit(1), w(8), drop(), w(3), w(8)],
+        False,
+        [d_kind(2, 1)],
     ),
+    # a pending record at the end; its kind bits flipped (detected: the walk stops)
+    "seed-structured-kindflip": structured(1, [w(20), begin(12), w(7), wv([3, 4, 5])], True, [d_kind(1, 0)]),
+    # a w1 forged with a valid check for another length
+    "seed-structured-forge": structured(3, [w(200), w(100), w(50), w(25)], False, [d_forge(1, 96)]),
+    # the tail moved to another frame; the key damaged
+    "seed-structured-tail": structured(2, [w(30), w(40), w(50), w(60), w(20), w(10)], True, [d_tail(2)]),
+    "seed-structured-key": structured(4, [w(255), w(1), close_op()], False, [d_key(1 << 40)]),
+    # validated header fields, positions
+    "seed-structured-fields": structured(5, [w(100), wv([1, 2]), begin(3)], True, [d_field(17, 1), d_pos(0, -3)]),
+}
+# each validated field damaged alone (max_record and data size downwards)
+for _name, _off, _xor in (
+    ("magic", 3, 0x20),
+    ("version", 8, 0x02),
+    ("header-size", 13, 0x08),
+    ("capacity", 18, 0x01),
+    ("max-record", 25, 0x01),
+    ("data-size", 33, 0x04),
+):
+    IMAGE["seed-structured-field-" + _name] = structured(3, [w(40), w(2)], False, [d_field(_off, _xor)])
+
+
+# Hand-made reproducers of findings (README, Findings), kept in regressions/.
+REGRESSIONS = {
+    # a skip frame of 20 bytes, then a record at the unaligned position (the
+    # claim 8 bytes past its end, rounded down to 8)
+    "parse-accepts-unaligned-skip": synthetic(
+        4, KEY, 64, [("record", 4), ("skip-size", 20), ("record", 9)], claim_kind=3, claim_extra=b"\x01"
+    ),
+    # a skip frame of 125 bytes ending 3 bytes before the end of the data area
+    "parse-unaligned-skip-out-of-bounds": b"\x00" + region(64, 0x1234, [(2, 0, 125, b"")], claim=128, next_seq=1),
+    # a real image; record 10 (27 bytes at offset 160 of 192) flipped to a skip
+    "kind-flip-to-skip-out-of-bounds": structured(1, [w(0)] * 10 + [w(27)], False, [d_kind(5, 1)]),
 }
 
 
 def main():
+    d = os.path.join(HERE, "regressions", "image")
+    os.makedirs(d, exist_ok=True)
+    for name, data in REGRESSIONS.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+        print(f"regressions/image/{name}: {len(data)} bytes")
     for target, seeds in (("c_abi", C_ABI), ("image", IMAGE)):
         d = os.path.join(HERE, "corpus", target)
         os.makedirs(d, exist_ok=True)

@@ -23,26 +23,36 @@
  *
  * Results: fallible calls return a ring_result; ring_result_str() gives its
  * text. No call lets a Rust panic unwind into C: a bug caught inside
- * ringlog returns RING_RESULT_PANIC, and the ring is either still correct
- * or (when a write was interrupted) refuses further writes with
- * RING_RESULT_PANIC while its readers end after the records before it.
+ * ringlog returns RING_RESULT_PANIC, and the ring stays correct (a write
+ * interrupted by one leaves a dead record that readers count as lost).
  *
- * Memory: ring_write, ring_reader_next, ring_reader_read, ring_flush and
- * ring_close never allocate. ring_new reports RING_RESULT_NO_MEMORY when
- * the ring's memory cannot be had, ring_snapshot when its copy cannot;
- * the few hundred bytes of bookkeeping of ring_new and ring_reader_new
- * abort the process if even they cannot be allocated.
+ * Writers never wait: not for readers, not for each other. One 16-byte
+ * compare-and-swap gives a record its place and its seq; each record is
+ * committed on its own; a writer preempted in the middle of its record
+ * holds up no other writer (the others write around its bytes until it is
+ * done). Readers wait at a record still being written. Only a ring too
+ * small for its writers refuses a write, with RING_RESULT_BUSY (after at
+ * most 50 us; at once in a signal handler that interrupted a write).
+ *
+ * Memory: ring_write, ring_writev, ring_snapshot, ring_dump_fd,
+ * ring_reader_next, ring_reader_read, ring_flush and ring_close never
+ * allocate. ring_new reports RING_RESULT_NO_MEMORY when the ring's memory
+ * cannot be had; the few hundred bytes of bookkeeping of ring_new and
+ * ring_reader_new abort the process if even they cannot be allocated.
  *
  * fork(): the library registers a pthread_atfork handler. In the child,
- * every call on a ring or reader made before the fork returns
- * RING_RESULT_FORKED at once (their locks may be held by threads the child
- * does not have), and freeing them is safe; rings made in the child work.
- * The parent is unaffected.
+ * every call that writes, reads, waits or closes on a ring or reader made
+ * before the fork returns RING_RESULT_FORKED at once (ring_capacity,
+ * ring_max_record and ring_stats still answer: they only read counters),
+ * and freeing them is safe; rings made in the child work. The parent is
+ * unaffected.
  *
- * Signals: a reader waiting in ring_reader_next or ring_reader_read, or a
- * ring_flush, is not woken early by signals: an interrupted wait resumes
- * until its record, its end or its timeout. Calls are not async-signal-safe
- * (do not call them from a signal handler).
+ * Signals: ring_write, ring_writev, ring_snapshot and ring_dump_fd are
+ * async-signal-safe: a signal or crash handler may call them whatever its
+ * thread was doing, also in the middle of a ringlog call. A reader waiting
+ * in ring_reader_next or ring_reader_read, or a ring_flush, is not woken
+ * early by signals: an interrupted wait resumes until its record, its end
+ * or its timeout.
  *
  * Record framing: each record costs its length plus a 16-byte header plus
  * padding to a multiple of 8 (at most 23 bytes) of the ring's capacity.
@@ -56,6 +66,29 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ What `ring_stats` reports. A struct tag, not a typedef: `ring_stats` is the
+ function. Declare it as `struct ring_stats st; ring_stats(r, &st);`.
+ */
+struct ring_stats {
+  /* Records written so far: the next record's seq. */
+  uint64_t written;
+  /* Seq of the oldest retained record (`written` when none is retained). */
+  uint64_t oldest_seq;
+  /* Bytes the retained records occupy, framing included. */
+  uint64_t bytes_used;
+  /* Writes refused with RING_RESULT_BUSY. */
+  uint64_t dropped;
+  /* Live readers. */
+  uint64_t readers;
+  /* The ring's capacity in bytes (framing included). */
+  uint64_t capacity;
+  /* The largest record the ring takes. */
+  uint64_t max_record;
+  /* 1 once the ring is closed, else 0. */
+  uint32_t closed;
+};
 
 /*
  The outcome of a ringlog call. The numbers never change once released.
@@ -96,9 +129,8 @@ typedef enum ring_result {
   RING_RESULT_NO_MEMORY = 7,
   /*
    A bug inside ringlog was caught at the boundary. The call did nothing
-   that can be observed as half-done: either the ring is still correct,
-   or (a write was interrupted) it refuses further writes with this
-   code and its readers end with it after the records before.
+   that can be observed as half-done: the ring stays correct (a write
+   interrupted by it leaves a dead record, which readers count as lost).
    */
   RING_RESULT_PANIC = 8,
   /*
@@ -114,6 +146,19 @@ typedef enum ring_result {
    thread that does not exist in the child.
    */
   RING_RESULT_FORKED = 10,
+  /*
+   The room a write must claim is held by records still being written
+   (only in a ring too small for its writers): nothing was written, the
+   drop is counted in `ring_stats().dropped`. The write waited at most
+   50 us first, and not at all in a signal handler that interrupted a
+   write on the same thread.
+   */
+  RING_RESULT_BUSY = 11,
+  /*
+   A system call failed; `errno` says why (`ring_dump_fd`). The number
+   12 is kept for RING_RESULT_BAD_FILE (rings in files, to come).
+   */
+  RING_RESULT_IO = 13,
 } ring_result;
 
 /*
@@ -147,6 +192,20 @@ typedef struct ring ring;
  move between threads. It keeps the ring's memory alive.
  */
 typedef struct ring_reader ring_reader;
+
+/*
+ One part of a record for `ring_writev`: `len` bytes at `data`.
+ */
+typedef struct ring_slice {
+  /*
+   The bytes (may be NULL when `len` is 0).
+   */
+  const void *data;
+  /*
+   How many.
+   */
+  size_t len;
+} ring_slice;
 
 /*
  One record as `ring_reader_next` reports it.
@@ -236,16 +295,22 @@ size_t ring_max_record(const struct ring *r);
 
 /*
  Appends one record holding `len` bytes from `data`, whole. It is visible
- to every reader when this returns.
+ to every reader when this returns (and every record before it is
+ committed).
 
- Never waits for a reader, never allocates, makes no system call unless a
- reader or flush is asleep; it may wait a moment for other writers.
- `len` may be 0 (an empty record; `data` may then be NULL).
+ Never waits for a reader or for another writer, never allocates, makes
+ no system call unless a reader or flush sleeps (then one, to wake them
+ all). A writer preempted or stopped in the middle of its record holds
+ up no other writer. Async-signal-safe: a signal handler may call it,
+ also when it interrupted a write on the same thread. `len` may be 0 (an
+ empty record; `data` may then be NULL).
 
  Returns RING_RESULT_OK, RING_RESULT_NULL_PARAMETER (`r` NULL, or `data`
  NULL with `len` > 0), RING_RESULT_TOO_LARGE (`len` > ring_max_record(),
- also SIZE_MAX; nothing written) or RING_RESULT_CLOSED. Argument errors
- are reported before RING_RESULT_CLOSED.
+ also SIZE_MAX; nothing written), RING_RESULT_CLOSED, RING_RESULT_BUSY
+ (only in a ring too small for its writers: the room to claim is held by
+ records still being written; nothing written, counted as dropped) or
+ RING_RESULT_FORKED. Argument errors are reported before the others.
 
  # Safety
 
@@ -255,6 +320,26 @@ size_t ring_max_record(const struct ring *r);
 enum ring_result ring_write(const struct ring *r, const void *data, size_t len);
 
 /*
+ Appends one record made of the `n` parts at `parts`, back to back, as
+ `ring_write` would write their concatenation: one claim, one commit,
+ no allocation, async-signal-safe. `n` may be 0 (an empty record;
+ `parts` may then be NULL).
+
+ Returns as `ring_write`; also RING_RESULT_NULL_PARAMETER when `parts` is
+ NULL with `n` > 0 or a part's `data` is NULL with its `len` > 0,
+ RING_RESULT_INVALID_ARGUMENT when `n` is absurd (the array would exceed
+ PTRDIFF_MAX bytes), RING_RESULT_TOO_LARGE when the total exceeds
+ ring_max_record() (or size_t).
+
+ # Safety
+
+ `r` must be NULL or a live handle; `parts` NULL or `n` readable
+ `ring_slice`s, each `data` NULL or `len` readable bytes, unchanged
+ during the call. Thread-safe.
+ */
+enum ring_result ring_writev(const struct ring *r, const struct ring_slice *parts, size_t n);
+
+/*
  Waits until every reader that exists now has read past every record
  written before this call, or was lapped past it, or was freed.
 
@@ -262,7 +347,7 @@ enum ring_result ring_write(const struct ring *r, const void *data, size_t len);
  at most that many milliseconds. Never blocks writers.
 
  Returns RING_RESULT_OK (also at once when there are no readers),
- RING_RESULT_TIMEOUT or RING_RESULT_NULL_PARAMETER.
+ RING_RESULT_TIMEOUT, RING_RESULT_NULL_PARAMETER or RING_RESULT_FORKED.
 
  # Safety
 
@@ -274,7 +359,7 @@ enum ring_result ring_flush(const struct ring *r, int64_t timeout_ms);
  Closes the ring: writes fail with RING_RESULT_CLOSED from now on;
  blocked readers wake, read what is retained, then get RING_RESULT_CLOSED.
  Idempotent: RING_RESULT_OK every time (RING_RESULT_NULL_PARAMETER for
- NULL).
+ NULL, RING_RESULT_FORKED in the child of a fork).
 
  # Safety
 
@@ -286,16 +371,18 @@ enum ring_result ring_close(const struct ring *r);
  Copies every retained record's bytes, oldest first, back to back, into
  `buf` and stores their total length in `*out_len`: the "dump the last N
  bytes" call. The total never exceeds ring_capacity(), so a buffer of
- that size always suffices.
+ that size always suffices. Records still being written are left out;
+ writers go on meanwhile. Allocates nothing, takes no lock:
+ async-signal-safe.
 
  `buf` NULL with `cap` 0 is a size query: RING_RESULT_BUF_SMALL with the
  size in `*out_len` (RING_RESULT_OK with 0 when the ring is empty). Writers
  go on meanwhile, so a later call may need more.
 
- Returns RING_RESULT_OK, RING_RESULT_BUF_SMALL (nothing copied; `*out_len`
- holds the size needed), RING_RESULT_NULL_PARAMETER (`r` or `out_len`
- NULL, or `buf` NULL with `cap` > 0) or RING_RESULT_INVALID_ARGUMENT
- (`cap` > PTRDIFF_MAX).
+ Returns RING_RESULT_OK, RING_RESULT_BUF_SMALL (`*out_len` holds the size
+ needed; what `buf` holds then is unspecified), RING_RESULT_NULL_PARAMETER
+ (`r` or `out_len` NULL, or `buf` NULL with `cap` > 0),
+ RING_RESULT_INVALID_ARGUMENT (`cap` > PTRDIFF_MAX) or RING_RESULT_FORKED.
 
  # Safety
 
@@ -303,6 +390,40 @@ enum ring_result ring_close(const struct ring *r);
  writable bytes; `out_len` must be NULL or writable. Thread-safe.
  */
 enum ring_result ring_snapshot(const struct ring *r, void *buf, size_t cap, size_t *out_len);
+
+/*
+ Writes the snapshot (every retained record's bytes, oldest first, back
+ to back) to the file descriptor `fd` with write(2) only: no allocation,
+ no lock, async-signal-safe. The crash handler's call: after logging its
+ last line with `ring_write`, a handler for SIGSEGV may dump the ring to
+ stderr or a file opened beforehand.
+
+ A record of up to 4 KiB is written whole or not at all; a longer one is
+ written in checked 4 KiB pieces, so if writers evict it during the dump
+ it appears cut short. Records still being written are left out.
+
+ Returns RING_RESULT_OK, RING_RESULT_NULL_PARAMETER (`r` NULL),
+ RING_RESULT_INVALID_ARGUMENT (`fd` < 0), RING_RESULT_IO (write(2)
+ failed; `errno` says why; EINTR is retried) or RING_RESULT_FORKED.
+
+ # Safety
+
+ `r` must be NULL or a live handle. Thread-safe.
+ */
+enum ring_result ring_dump_fd(const struct ring *r, int32_t fd);
+
+/*
+ Fills `*out` with the ring's counters (a consistent-enough picture:
+ writers go on meanwhile). Allocates nothing.
+
+ Returns RING_RESULT_OK or RING_RESULT_NULL_PARAMETER (`r` or `out`
+ NULL).
+
+ # Safety
+
+ `r` must be NULL or a live handle; `out` NULL or writable. Thread-safe.
+ */
+enum ring_result ring_stats(const struct ring *r, struct ring_stats *out);
 
 /*
  Creates a reader of `r` starting at `start` (`seq` is used with

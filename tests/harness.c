@@ -5,8 +5,12 @@
  * join on each thread, and an alarm() per case). */
 #include "harness.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------------
@@ -18,6 +22,7 @@ typedef struct {
     uint32_t id;
     uint64_t count;
     size_t max_len;
+    int writev; /* 1: each record through ring_writev, cut into 1..4 parts */
 } writer_ctx;
 
 static void *writer_main(void *arg) {
@@ -26,66 +31,20 @@ static void *writer_main(void *arg) {
     CHECK(buf != NULL);
     for (uint64_t c = 0; c < w->count; c++) {
         size_t len = make_record(buf, w->id, c, record_len(w->id, c, w->max_len));
-        CHECK_RES(ring_write(w->r, buf, len), RING_RESULT_OK);
+        if (w->writev)
+            CHECK_RES(writev_split(w->r, buf, len, 1 + (unsigned)(c % 4), c * 31 + w->id), RING_RESULT_OK);
+        else
+            CHECK_RES(ring_write(w->r, buf, len), RING_RESULT_OK);
     }
     free(buf);
     return NULL;
 }
 
-typedef struct {
-    ring_reader *rd;
-    uint32_t writers;
-    int slow;           /* pause now and then, to be lapped */
-    uint64_t read;      /* records read */
-    uint64_t lost;      /* sum of the lost counts reported */
-    uint64_t first_seq; /* seq the reader's accounting starts at */
-    int64_t last_seq;   /* -1 before the first record */
-} reader_ctx;
-
-/* Reads until the end of the closed ring, checking every record: whole and
- * correct, seq = previous + 1 + lost, per-writer counters increasing. */
-static void *checker_main(void *arg) {
-    reader_ctx *c = arg;
-    size_t cap = 1 << 16;
-    uint8_t *buf = malloc(cap);
-    uint64_t *last_counter = calloc(c->writers, sizeof *last_counter);
-    uint8_t *seen = calloc(c->writers, 1);
-    CHECK(buf && last_counter && seen);
-    c->last_seq = -1;
-    for (;;) {
-        ring_record rec;
-        ring_result res = ring_reader_next(c->rd, buf, cap, &rec, 10000);
-        if (res == RING_RESULT_CLOSED) break;
-        if (res != RING_RESULT_OK) FAIL("reader: ring_reader_next returned %s", ring_result_str(res));
-        if (c->last_seq < 0) c->first_seq = rec.seq - rec.lost;
-        uint64_t expect = c->last_seq < 0 ? c->first_seq : (uint64_t)c->last_seq + 1;
-        if (rec.seq != expect + rec.lost)
-            FAIL("seq %llu after %lld with lost %llu", (unsigned long long)rec.seq, (long long)c->last_seq,
-                 (unsigned long long)rec.lost);
-        uint32_t w;
-        uint64_t counter;
-        if (check_record(buf, rec.len, c->writers, &w, &counter) != 0)
-            FAIL("record seq %llu (%zu bytes) is torn or corrupt", (unsigned long long)rec.seq, rec.len);
-        if (seen[w] && counter <= last_counter[w])
-            FAIL("writer %u: counter %llu after %llu", w, (unsigned long long)counter,
-                 (unsigned long long)last_counter[w]);
-        seen[w] = 1;
-        last_counter[w] = counter;
-        c->last_seq = (int64_t)rec.seq;
-        c->read++;
-        c->lost += rec.lost;
-        if (c->slow && c->read % 16 == 0) sleep_ms(1);
-    }
-    free(buf);
-    free(last_counter);
-    free(seen);
-    return NULL;
-}
-
-/* W writers x R readers (the first `slow` of them slow) on a ring of
- * `capacity`; checks read + lost = written for every reader. */
-static int run_concurrent(size_t capacity, uint32_t writers, uint64_t per_writer, size_t max_len, int readers,
-                          int slow, uint64_t *lost_out) {
+/* W writers (through ring_writev when `writev`) x R checking readers (the
+ * first `slow` of them slow) on a ring of `capacity`; checks read + lost =
+ * written for every reader. */
+static int run_concurrent_with(size_t capacity, uint32_t writers, uint64_t per_writer, size_t max_len, int readers,
+                               int slow, uint64_t *lost_out, int writev) {
     ring *r;
     CHECK_RES(ring_new(capacity, &r), RING_RESULT_OK);
     CHECK(max_len <= ring_max_record(r));
@@ -101,7 +60,7 @@ static int run_concurrent(size_t capacity, uint32_t writers, uint64_t per_writer
         CHECK(pthread_create(&rt[i], NULL, checker_main, &rc[i]) == 0);
     }
     for (uint32_t i = 0; i < writers; i++) {
-        wc[i] = (writer_ctx){r, i, per_writer, max_len};
+        wc[i] = (writer_ctx){r, i, per_writer, max_len, writev};
         CHECK(pthread_create(&wt[i], NULL, writer_main, &wc[i]) == 0);
     }
     for (uint32_t i = 0; i < writers; i++) join_within(wt[i], 120, "writer");
@@ -119,6 +78,11 @@ static int run_concurrent(size_t capacity, uint32_t writers, uint64_t per_writer
     }
     ring_free(r);
     return 0;
+}
+
+static int run_concurrent(size_t capacity, uint32_t writers, uint64_t per_writer, size_t max_len, int readers,
+                          int slow, uint64_t *lost_out) {
+    return run_concurrent_with(capacity, writers, per_writer, max_len, readers, slow, lost_out, 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -295,6 +259,89 @@ static int case_flush(void) {
     return 0;
 }
 
+/* The entry points added with the lock-free write path (ring_writev,
+ * ring_dump_fd, ring_stats): every NULL pointer, every absurd size, and
+ * argument errors reported before state errors. On a ring of its own, so
+ * that ring_stats can prove no refused call wrote anything. */
+static void bad_args_writev_dump_stats(void) {
+    ring *r;
+    CHECK_RES(ring_new(4096, &r), RING_RESULT_OK);
+    const size_t max = ring_max_record(r);
+    static uint8_t big[2048];
+    struct ring_stats st;
+    ring_result res;
+    const ring_slice one[1] = {{"x", 1}};
+
+    CHECK_RES(ring_stats(NULL, &st), RING_RESULT_NULL_PARAMETER);
+    CHECK_RES(ring_stats(r, NULL), RING_RESULT_NULL_PARAMETER);
+    CHECK_RES(ring_stats(NULL, NULL), RING_RESULT_NULL_PARAMETER);
+
+    /* NULL pointers: the ring, the array, a part's data with len > 0. */
+    CHECK_RES(ring_writev(NULL, one, 1), RING_RESULT_NULL_PARAMETER);
+    CHECK_RES(ring_writev(NULL, NULL, 0), RING_RESULT_NULL_PARAMETER);
+    CHECK_RES(ring_writev(r, NULL, 1), RING_RESULT_NULL_PARAMETER);
+    const ring_slice null_part[2] = {{"ab", 2}, {NULL, 1}};
+    CHECK_RES(ring_writev(r, null_part, 2), RING_RESULT_NULL_PARAMETER);
+    /* An absurd count (the array would pass PTRDIFF_MAX bytes) is refused
+     * before the array is read: `one` has a single element. */
+    CHECK_RES(ring_writev(r, one, SIZE_MAX), RING_RESULT_INVALID_ARGUMENT);
+    CHECK_RES(ring_writev(r, one, (size_t)PTRDIFF_MAX / sizeof(ring_slice) + 1), RING_RESULT_INVALID_ARGUMENT);
+    res = ring_writev(r, NULL, SIZE_MAX); /* both errors at once: either may be named */
+    CHECK(res == RING_RESULT_NULL_PARAMETER || res == RING_RESULT_INVALID_ARGUMENT);
+    /* Too large: a total above max_record though each part fits, one part
+     * above it, SIZE_MAX, and totals that overflow size_t (to 0 and to 1:
+     * a wrapping sum would pass the size check). */
+    const ring_slice halves[2] = {{big, max / 2 + 1}, {big, max / 2}};
+    CHECK_RES(ring_writev(r, halves, 2), RING_RESULT_TOO_LARGE);
+    const ring_slice over[1] = {{big, max + 1}};
+    CHECK_RES(ring_writev(r, over, 1), RING_RESULT_TOO_LARGE);
+    const ring_slice huge[1] = {{big, SIZE_MAX}};
+    CHECK_RES(ring_writev(r, huge, 1), RING_RESULT_TOO_LARGE);
+    const ring_slice wrap0[2] = {{big, SIZE_MAX / 2 + 1}, {big, SIZE_MAX / 2 + 1}};
+    CHECK_RES(ring_writev(r, wrap0, 2), RING_RESULT_TOO_LARGE);
+    const ring_slice wrap1[3] = {{big, 1}, {big, SIZE_MAX}, {big, 1}};
+    CHECK_RES(ring_writev(r, wrap1, 3), RING_RESULT_TOO_LARGE);
+    CHECK_RES(ring_dump_fd(NULL, 1), RING_RESULT_NULL_PARAMETER);
+    CHECK_RES(ring_dump_fd(r, -1), RING_RESULT_INVALID_ARGUMENT);
+    CHECK_RES(ring_dump_fd(r, INT32_MIN), RING_RESULT_INVALID_ARGUMENT);
+    CHECK_RES(ring_stats(r, &st), RING_RESULT_OK);
+    CHECK(st.written == 0 && st.dropped == 0 && st.bytes_used == 0); /* nothing above wrote */
+
+    /* The valid edges: no parts (NULL array), empty parts (NULL data),
+     * a total of exactly max_record. */
+    CHECK_RES(ring_writev(r, NULL, 0), RING_RESULT_OK);
+    CHECK_RES(ring_writev(r, one, 0), RING_RESULT_OK);
+    const ring_slice empties[3] = {{NULL, 0}, {"y", 0}, {NULL, 0}};
+    CHECK_RES(ring_writev(r, empties, 3), RING_RESULT_OK);
+    const ring_slice exact[3] = {{big, max / 2}, {NULL, 0}, {big, max - max / 2}};
+    CHECK_RES(ring_writev(r, exact, 3), RING_RESULT_OK);
+    CHECK_RES(ring_stats(r, &st), RING_RESULT_OK);
+    CHECK(st.written == 4 && st.bytes_used == 3 * frame_size(0) + frame_size(max));
+
+    /* Closed: argument errors still come first, then CLOSED; reading the
+     * ring (stats, snapshot, dump) still works. */
+    CHECK_RES(ring_close(r), RING_RESULT_OK);
+    CHECK_RES(ring_writev(r, halves, 2), RING_RESULT_TOO_LARGE);
+    CHECK_RES(ring_writev(r, wrap0, 2), RING_RESULT_TOO_LARGE);
+    CHECK_RES(ring_writev(r, null_part, 2), RING_RESULT_NULL_PARAMETER);
+    CHECK_RES(ring_writev(r, NULL, 1), RING_RESULT_NULL_PARAMETER);
+    CHECK_RES(ring_writev(r, one, SIZE_MAX), RING_RESULT_INVALID_ARGUMENT);
+    CHECK_RES(ring_writev(r, one, 1), RING_RESULT_CLOSED);
+    CHECK_RES(ring_writev(r, NULL, 0), RING_RESULT_CLOSED);
+    CHECK_RES(ring_dump_fd(r, -1), RING_RESULT_INVALID_ARGUMENT);
+    CHECK_RES(ring_stats(r, NULL), RING_RESULT_NULL_PARAMETER);
+    CHECK_RES(ring_stats(r, &st), RING_RESULT_OK);
+    CHECK(st.written == 4 && st.closed == 1 && st.dropped == 0);
+    size_t n = 0;
+    CHECK_RES(ring_snapshot(r, big, sizeof big, &n), RING_RESULT_OK);
+    CHECK(n == max);
+    int devnull = open("/dev/null", O_WRONLY);
+    CHECK(devnull >= 0);
+    CHECK_RES(ring_dump_fd(r, devnull), RING_RESULT_OK);
+    close(devnull);
+    ring_free(r);
+}
+
 static int case_bad_args(void) {
     ring *r = (ring *)0x1;
     ring_reader *rd = (ring_reader *)0x1;
@@ -358,12 +405,104 @@ static int case_bad_args(void) {
     CHECK_RES(ring_write(r, "x", 1), RING_RESULT_CLOSED);
 
     /* Every code has static text; unknown codes too. */
-    for (uint32_t c = 0; c <= 10; c++) CHECK(ring_result_str(c) != NULL && ring_result_str(c)[0] != '\0');
-    CHECK(strcmp(ring_result_str(11), "unknown ring_result code") == 0);
+    for (uint32_t c = 0; c <= 13; c++) {
+        CHECK(ring_result_str(c) != NULL && ring_result_str(c)[0] != '\0');
+        CHECK((strcmp(ring_result_str(c), "unknown ring_result code") == 0) == (c == 12)); /* 12: BAD_FILE, to come */
+    }
+    CHECK(strcmp(ring_result_str(14), "unknown ring_result code") == 0);
     CHECK(strcmp(ring_result_str(RING_RESULT_FORKED), "unknown ring_result code") != 0);
     CHECK(strcmp(ring_result_str(UINT32_MAX), "unknown ring_result code") == 0);
     CHECK(strcmp(ring_result_str(RING_RESULT_CLOSED), "ring is closed") == 0);
+    CHECK(strcmp(ring_result_str(RING_RESULT_BUSY), ring_result_str(RING_RESULT_IO)) != 0);
     ring_reader_free(rd);
+    ring_free(r);
+
+    bad_args_writev_dump_stats();
+    return 0;
+}
+
+/* Checks every field of ring_stats. The struct is first filled with a
+ * pattern, so a field the library did not write (or wrote at another
+ * offset, if the C and Rust layouts differed) shows as a wrong value. */
+static void check_stats(const ring *r, uint64_t written, uint64_t oldest_seq, uint64_t bytes_used, uint64_t readers,
+                        uint32_t closed) {
+    struct ring_stats st;
+    memset(&st, 0xa5, sizeof st);
+    CHECK_RES(ring_stats(r, &st), RING_RESULT_OK);
+    if (st.written != written || st.oldest_seq != oldest_seq || st.bytes_used != bytes_used || st.dropped != 0 ||
+        st.readers != readers || st.capacity != ring_capacity(r) || st.max_record != ring_max_record(r) ||
+        st.closed != closed)
+        FAIL("ring_stats: written %llu oldest_seq %llu bytes_used %llu dropped %llu readers %llu capacity %llu "
+             "max_record %llu closed %u; wanted written %llu oldest_seq %llu bytes_used %llu dropped 0 readers %llu "
+             "capacity %zu max_record %zu closed %u",
+             (unsigned long long)st.written, (unsigned long long)st.oldest_seq, (unsigned long long)st.bytes_used,
+             (unsigned long long)st.dropped, (unsigned long long)st.readers, (unsigned long long)st.capacity,
+             (unsigned long long)st.max_record, (unsigned)st.closed, (unsigned long long)written,
+             (unsigned long long)oldest_seq, (unsigned long long)bytes_used, (unsigned long long)readers,
+             ring_capacity(r), ring_max_record(r), (unsigned)closed);
+}
+
+/* ring_stats against values computed here: records of known lengths on one
+ * thread, and a model of the retention rule (the ring keeps the newest
+ * records whose frames, 16 + len rounded up to 8, fit in its capacity). */
+static int case_stats(void) {
+    /* The layout cbindgen declares: seven u64 then a u32 (and padding). */
+    CHECK(sizeof(struct ring_stats) == 64 && offsetof(struct ring_stats, max_record) == 48 &&
+          offsetof(struct ring_stats, closed) == 56);
+    ring *r;
+    CHECK_RES(ring_new(4096, &r), RING_RESULT_OK);
+    CHECK(ring_capacity(r) == 4096 && ring_max_record(r) == 1024);
+    check_stats(r, 0, 0, 0, 0, 0); /* empty: oldest_seq is `written` */
+    ring_reader *a, *b, *c;
+    CHECK_RES(ring_reader_new(r, RING_START_OLDEST, 0, &a), RING_RESULT_OK);
+    CHECK_RES(ring_reader_new(r, RING_START_NEWEST, 0, &b), RING_RESULT_OK);
+    check_stats(r, 0, 0, 0, 2, 0);
+
+    /* Lengths at the padding edges, the largest record, then a mix: enough
+     * to evict many times over. */
+    enum { N = 200 };
+    static uint8_t payload[1024];
+    uint64_t frames[N];
+    uint64_t oldest = 0, used = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        static const size_t first[] = {0, 1, 7, 8, 9, 15, 16, 17, 100, 1024, 1023};
+        size_t len = i < sizeof first / sizeof first[0] ? first[i] : (size_t)((i * 7919) % 301);
+        memset(payload, (int)i, len);
+        CHECK_RES(ring_write(r, payload, len), RING_RESULT_OK);
+        frames[i] = frame_size(len);
+        used += frames[i];
+        while (used > 4096) used -= frames[oldest++]; /* evict the oldest until the rest fits */
+        check_stats(r, i + 1, oldest, used, 2, 0);
+    }
+    CHECK(oldest > 100); /* evicted many times: oldest_seq moved */
+
+    /* The reader count follows ring_reader_new and ring_reader_free. */
+    ring_reader_free(b);
+    check_stats(r, N, oldest, used, 1, 0);
+    CHECK_RES(ring_reader_new(r, RING_START_SEQ, 3, &b), RING_RESULT_OK);
+    CHECK_RES(ring_reader_new(r, RING_START_OLDEST, 0, &c), RING_RESULT_OK);
+    check_stats(r, N, oldest, used, 3, 0);
+
+    /* Close: `closed` is 1, refused writes count nowhere, readers that
+     * read do not change what is retained. */
+    CHECK_RES(ring_close(r), RING_RESULT_OK);
+    CHECK_RES(ring_write(r, "late", 4), RING_RESULT_CLOSED);
+    uint8_t buf[1024];
+    ring_record rec;
+    CHECK_RES(ring_reader_next(c, buf, sizeof buf, &rec, 0), RING_RESULT_OK);
+    CHECK(rec.seq == oldest);
+    check_stats(r, N, oldest, used, 3, 1);
+    ring_reader_free(a);
+    ring_reader_free(b);
+    ring_reader_free(c);
+    check_stats(r, N, oldest, used, 0, 1);
+    ring_free(r);
+
+    /* A closed empty ring, and a 1 MiB one (capacity and max_record). */
+    CHECK_RES(ring_new(1 << 20, &r), RING_RESULT_OK);
+    CHECK(ring_max_record(r) == 1 << 18);
+    CHECK_RES(ring_close(r), RING_RESULT_OK);
+    check_stats(r, 0, 0, 0, 0, 1);
     ring_free(r);
     return 0;
 }
@@ -402,6 +541,277 @@ static int case_buf_small(void) {
     CHECK(n == 800);
     for (size_t i = 0; i < 800; i++) CHECK(snap[i] == 12 + i / 100);
     ring_reader_free(rd);
+    ring_free(r);
+    return 0;
+}
+
+/* Reads the reader's next record (without waiting) and checks that it is
+ * exactly `len` bytes equal to `want`, with seq `seq` and nothing lost. */
+static void expect_record(ring_reader *rd, const void *want, size_t len, uint64_t seq) {
+    static uint8_t buf[1 << 16];
+    ring_record rec;
+    CHECK_RES(ring_reader_next(rd, buf, sizeof buf, &rec, 0), RING_RESULT_OK);
+    if (rec.len != len || rec.seq != seq || rec.lost != 0 || (len > 0 && memcmp(buf, want, len) != 0))
+        FAIL("record seq %llu (%zu bytes, lost %llu): wanted seq %llu, %zu bytes as written",
+             (unsigned long long)rec.seq, rec.len, (unsigned long long)rec.lost, (unsigned long long)seq, len);
+}
+
+/* ring_writev: a record made of parts reads back as their concatenation,
+ * exactly as ring_write of the same bytes would; then 4 threads writing
+ * self-checking records through it, with checking readers. */
+static int case_writev(void) {
+    ring *r;
+    CHECK_RES(ring_new(1 << 16, &r), RING_RESULT_OK);
+    const size_t max = ring_max_record(r);
+    ring_reader *rd;
+    CHECK_RES(ring_reader_new(r, RING_START_OLDEST, 0, &rd), RING_RESULT_OK);
+    uint64_t seq = 0;
+
+    /* 0 parts: an empty record (NULL array allowed). */
+    CHECK_RES(ring_writev(r, NULL, 0), RING_RESULT_OK);
+    expect_record(rd, "", 0, seq++);
+    /* 1 part. */
+    const ring_slice hello[1] = {{"hello", 5}};
+    CHECK_RES(ring_writev(r, hello, 1), RING_RESULT_OK);
+    expect_record(rd, "hello", 5, seq++);
+    /* 3 parts, the middle one empty with NULL data. */
+    const ring_slice abcde[3] = {{"ab", 2}, {NULL, 0}, {"cde", 3}};
+    CHECK_RES(ring_writev(r, abcde, 3), RING_RESULT_OK);
+    expect_record(rd, "abcde", 5, seq++);
+    /* 3 parts, all empty (one with data): still one empty record. */
+    const ring_slice empties[3] = {{NULL, 0}, {"unused", 0}, {NULL, 0}};
+    CHECK_RES(ring_writev(r, empties, 3), RING_RESULT_OK);
+    expect_record(rd, "", 0, seq++);
+    /* 3 parts from unrelated memory (static, stack, a string), and a part
+     * given twice: the parts are copied in order, whatever they are. */
+    static const uint8_t head[3] = {1, 2, 3};
+    uint8_t body[5] = {4, 5, 6, 7, 8};
+    const ring_slice scattered[4] = {{head, 3}, {body, 5}, {"\x09", 1}, {head, 3}};
+    CHECK_RES(ring_writev(r, scattered, 4), RING_RESULT_OK);
+    expect_record(rd, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x01\x02\x03", 12, seq++);
+
+    /* Self-checking records of lengths at the edges (the smallest, around
+     * 4 KiB, the largest) cut into 1 to 8 parts at varied points. */
+    static uint8_t rec[1 << 14];
+    CHECK(sizeof rec >= max);
+    const size_t lens[] = {REC_MIN, REC_MIN + 1, 100, 4095, 4096, 4097, max - 1, max};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (unsigned parts = 1; parts <= 8; parts++)
+            for (uint64_t salt = 0; salt < 4; salt++) {
+                size_t len = make_record(rec, 0, seq, lens[li]);
+                CHECK_RES(writev_split(r, rec, len, parts, salt + li * 8 + parts), RING_RESULT_OK);
+                expect_record(rd, rec, len, seq++);
+            }
+    struct ring_stats st;
+    CHECK_RES(ring_stats(r, &st), RING_RESULT_OK);
+    CHECK(st.written == seq && st.dropped == 0);
+    ring_reader_free(rd);
+    ring_free(r);
+
+    /* 4 threads, every record through ring_writev (1 to 4 parts, some
+     * empty), 2 readers checking each record whole and in order. */
+    return run_concurrent_with(1 << 20, 4, scaled(20000), 400, 2, 0, NULL, 1);
+}
+
+/* ---- ring_dump_fd ---------------------------------------------------------- */
+
+/* A temporary file, already unlinked. */
+static int temp_fd(void) {
+    char path[] = "/tmp/ringlog-harness-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(unlink(path) == 0);
+    return fd;
+}
+
+/* Empties the file, for the next dump. */
+static void reset_file(int fd) {
+    CHECK(ftruncate(fd, 0) == 0);
+    CHECK(lseek(fd, 0, SEEK_SET) == 0);
+}
+
+/* The whole file into `buf` (`cap` bytes); its size. */
+static size_t file_bytes(int fd, uint8_t *buf, size_t cap) {
+    struct stat sb;
+    CHECK(fstat(fd, &sb) == 0);
+    CHECK((size_t)sb.st_size <= cap);
+    size_t got = 0;
+    while (got < (size_t)sb.st_size) {
+        ssize_t n = pread(fd, buf + got, (size_t)sb.st_size - got, (off_t)got);
+        CHECK(n > 0);
+        got += (size_t)n;
+    }
+    return got;
+}
+
+/* Reads a pipe to its end into a buffer. */
+typedef struct {
+    int fd;
+    uint8_t *buf;
+    size_t cap, len;
+} pipe_sink;
+
+static void *pipe_drain(void *arg) {
+    pipe_sink *p = arg;
+    for (;;) {
+        ssize_t n = read(p->fd, p->buf + p->len, p->cap - p->len);
+        if (n < 0 && errno == EINTR) continue;
+        CHECK(n >= 0);
+        if (n == 0) return NULL;
+        p->len += (size_t)n;
+        CHECK(p->len < p->cap); /* more than the ring can hold: wrong */
+    }
+}
+
+/* The dump through a pipe, collected by a thread; its length. */
+static size_t dump_through_pipe(const ring *r, uint8_t *buf, size_t cap) {
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pipe_sink sink = {fds[0], buf, cap, 0};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, pipe_drain, &sink) == 0);
+    CHECK_RES(ring_dump_fd(r, fds[1]), RING_RESULT_OK);
+    close(fds[1]);
+    join_within(t, 10, "pipe reader");
+    close(fds[0]);
+    return sink.len;
+}
+
+/* Expects ring_dump_fd to fail with RING_RESULT_IO and `want` in errno. */
+static void expect_io_error(const ring *r, int fd, int want, const char *what) {
+    errno = 0;
+    ring_result res = ring_dump_fd(r, fd);
+    int e = errno;
+    if (res != RING_RESULT_IO || e != want)
+        FAIL("dump to %s: %s, errno %d (%s); wanted RING_RESULT_IO, errno %d (%s)", what, ring_result_str(res), e,
+             strerror(e), want, strerror(want));
+}
+
+typedef struct {
+    ring *r;
+    uint32_t id;
+    size_t max_len;
+    atomic_int *stop;
+    atomic_ullong written;
+} loop_writer_ctx;
+
+/* Writes self-checking records until told to stop. */
+static void *loop_writer(void *arg) {
+    loop_writer_ctx *w = arg;
+    uint8_t buf[1024];
+    CHECK(w->max_len <= sizeof buf);
+    for (uint64_t c = 0; !atomic_load(w->stop); c++) {
+        size_t len = make_record(buf, w->id, c, record_len(w->id, c, w->max_len));
+        CHECK_RES(ring_write(w->r, buf, len), RING_RESULT_OK);
+        atomic_fetch_add(&w->written, 1);
+        if (c % 64 == 0) sched_yield(); /* valgrind runs one thread at a time */
+    }
+    return NULL;
+}
+
+static int case_dump_fd(void) {
+    static uint8_t snap[1 << 16], dumped[(1 << 16) + 4096];
+    size_t n;
+    int64_t last[2];
+    ring *r;
+    CHECK_RES(ring_new(1 << 16, &r), RING_RESULT_OK);
+    int file = temp_fd();
+
+    /* An empty ring dumps nothing. */
+    CHECK_RES(ring_dump_fd(r, file), RING_RESULT_OK);
+    CHECK(file_bytes(file, dumped, sizeof dumped) == 0);
+
+    /* A ring that wrapped, with records under, at and over 4 KiB (those
+     * are written in pieces): the dump is byte for byte the snapshot. */
+    uint8_t rec[10000];
+    for (uint64_t c = 0; c < 300; c++) {
+        size_t len = c == 290 ? 10000 : c == 291 ? 4096 : c == 292 ? 4097 : record_len(0, c, 600);
+        CHECK_RES(ring_write(r, rec, make_record(rec, 0, c, len)), RING_RESULT_OK);
+    }
+    struct ring_stats st;
+    CHECK_RES(ring_stats(r, &st), RING_RESULT_OK);
+    CHECK(st.oldest_seq > 0); /* wrapped */
+    CHECK_RES(ring_snapshot(r, snap, sizeof snap, &n), RING_RESULT_OK);
+    last[0] = -1;
+    CHECK(parse_records(snap, n, 1, last) == (int64_t)(st.written - st.oldest_seq));
+    reset_file(file);
+    CHECK_RES(ring_dump_fd(r, file), RING_RESULT_OK);
+    CHECK(file_bytes(file, dumped, sizeof dumped) == n && memcmp(dumped, snap, n) == 0);
+    CHECK(dump_through_pipe(r, dumped, sizeof dumped) == n && memcmp(dumped, snap, n) == 0);
+
+    /* write(2) failures: RING_RESULT_IO with write's errno. */
+    int fd = open("/dev/null", O_WRONLY);
+    CHECK(fd >= 0);
+    close(fd);
+    expect_io_error(r, fd, EBADF, "a closed fd");
+    fd = open("/dev/null", O_RDONLY);
+    CHECK(fd >= 0);
+    expect_io_error(r, fd, EBADF, "a read-only fd");
+    close(fd);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    close(fds[0]);
+    signal(SIGPIPE, SIG_IGN);
+    expect_io_error(r, fds[1], EPIPE, "a pipe with no reader");
+    signal(SIGPIPE, SIG_DFL);
+    close(fds[1]);
+    CHECK(pipe(fds) == 0);
+    CHECK(fcntl(fds[1], F_SETFL, O_NONBLOCK) == 0);
+    CHECK(fcntl(fds[1], F_SETPIPE_SZ, 4096) >= 0 && n > (size_t)fcntl(fds[1], F_GETPIPE_SZ));
+    expect_io_error(r, fds[1], EAGAIN, "a full non-blocking pipe");
+    close(fds[0]);
+    close(fds[1]);
+    /* ... and the ring is unharmed. */
+    reset_file(file);
+    CHECK_RES(ring_dump_fd(r, file), RING_RESULT_OK);
+    CHECK(file_bytes(file, dumped, sizeof dumped) == n && memcmp(dumped, snap, n) == 0);
+    ring_free(r);
+
+    /* Dumps while 2 threads write records under 4 KiB: every byte of
+     * every dump belongs to a whole record, and in each dump each writer's
+     * counters increase (oldest first, none twice). */
+    CHECK_RES(ring_new(1 << 16, &r), RING_RESULT_OK);
+    atomic_int stop = 0;
+    loop_writer_ctx w[2];
+    pthread_t wt[2];
+    for (uint32_t i = 0; i < 2; i++) {
+        w[i] = (loop_writer_ctx){.r = r, .id = i, .max_len = 1000, .stop = &stop};
+        CHECK(pthread_create(&wt[i], NULL, loop_writer, &w[i]) == 0);
+    }
+    struct ring_stats before_dumps;
+    int64_t deadline = now_ms() + 10000;
+    do { /* dump a ring that wrapped: eviction goes on during the dumps */
+        sched_yield();
+        CHECK_RES(ring_stats(r, &before_dumps), RING_RESULT_OK);
+    } while (before_dumps.oldest_seq == 0 && now_ms() < deadline);
+    CHECK(before_dumps.oldest_seq > 0);
+    uint64_t dumps = scaled(300), records = 0, bytes = 0, moved = 0;
+    for (uint64_t d = 0; d < dumps; d++) {
+        unsigned long long before = atomic_load(&w[0].written) + atomic_load(&w[1].written);
+        reset_file(file);
+        CHECK_RES(ring_dump_fd(r, file), RING_RESULT_OK);
+        moved += atomic_load(&w[0].written) + atomic_load(&w[1].written) != before;
+        size_t len = file_bytes(file, dumped, sizeof dumped);
+        CHECK(len <= ring_capacity(r));
+        last[0] = last[1] = -1;
+        int64_t got = parse_records(dumped, len, 2, last);
+        if (got < 0) FAIL("dump %llu (%zu bytes) holds a torn or corrupt record", (unsigned long long)d, len);
+        records += (uint64_t)got;
+        bytes += len;
+    }
+    CHECK_RES(ring_stats(r, &st), RING_RESULT_OK);
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 2; i++) join_within(wt[i], 10, "writer");
+    CHECK(st.written > before_dumps.written); /* the writers wrote during the dumps */
+    /* Quiet again: the dump is the snapshot. */
+    CHECK_RES(ring_snapshot(r, snap, sizeof snap, &n), RING_RESULT_OK);
+    reset_file(file);
+    CHECK_RES(ring_dump_fd(r, file), RING_RESULT_OK);
+    CHECK(file_bytes(file, dumped, sizeof dumped) == n && memcmp(dumped, snap, n) == 0);
+    printf("   %llu dumps during %llu writes (%llu dumps while a write completed): %llu whole records, %llu bytes\n",
+           (unsigned long long)dumps, (unsigned long long)(st.written - before_dumps.written),
+           (unsigned long long)moved, (unsigned long long)records, (unsigned long long)bytes);
+    close(file);
     ring_free(r);
     return 0;
 }
@@ -612,6 +1022,7 @@ static int case_soak(void) {
 /* In faults.c. */
 int case_fork(void);
 int case_signals(void);
+int case_signal_writes(void);
 #ifdef RINGLOG_FAULT_INJECTION
 int case_panic(void);
 #endif
@@ -632,8 +1043,12 @@ static const struct {
     {"seq_start", case_seq_start},
     {"free_order", case_free_order},
     {"byte_stream", case_byte_stream},
+    {"stats", case_stats},
+    {"writev", case_writev},
+    {"dump_fd", case_dump_fd},
     {"fork", case_fork},
     {"signals", case_signals},
+    {"signal_writes", case_signal_writes},
     {"soak", case_soak}, /* not in `list`: scripts/soak runs it */
 #ifdef RINGLOG_FAULT_INJECTION
     {"panic", case_panic}, /* harness-fault: its library panics on demand */
@@ -663,7 +1078,7 @@ int main(int argc, char **argv) {
     }
     const char *limit = getenv("RINGLOG_CASE_TIMEOUT");
     signal(SIGALRM, on_alarm);
-    alarm(limit ? (unsigned)atoi(limit) : 300);
+    alarm(limit ? (unsigned)atoi(limit) : (unsigned)watchdog_secs(300));
     for (size_t i = 0; i < n; i++) {
         if (strcmp(argv[1], cases[i].name) == 0) {
             int rc = cases[i].run();

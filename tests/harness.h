@@ -6,6 +6,7 @@
 
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,10 +50,22 @@ static inline void sleep_ms(int64_t ms) {
     nanosleep(&ts, NULL);
 }
 
-/* Joins a thread, failing the case if it does not end within `secs`. */
+/* A watchdog's limit: `secs` stretched by RINGLOG_WATCHDOG_FACTOR (default
+ * 1), as slow checkers (valgrind, sanitizers) need. */
+static inline int watchdog_secs(int secs) {
+    const char *f = getenv("RINGLOG_WATCHDOG_FACTOR");
+    long factor = f ? strtol(f, NULL, 10) : 1;
+    if (factor < 1) factor = 1;
+    if (factor > 1000) factor = 1000;
+    return secs * (int)factor;
+}
+
+/* Joins a thread, failing the case if it does not end within `secs`
+ * (stretched by RINGLOG_WATCHDOG_FACTOR). */
 static inline void *join_within(pthread_t t, int secs, const char *what) {
     struct timespec ts;
     void *ret = NULL;
+    secs = watchdog_secs(secs);
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += secs;
     if (pthread_timedjoin_np(t, &ret, &ts) != 0) FAIL("%s did not finish within %d s", what, secs);
@@ -114,6 +127,124 @@ static inline int check_record(const uint8_t *buf, size_t len, uint32_t writers,
 /* Length of the record a test writer writes as its `counter`th. */
 static inline size_t record_len(uint32_t writer, uint64_t counter, size_t max_len) {
     return REC_MIN + (size_t)((counter * 7919u + writer * 13u) % (max_len - REC_MIN + 1));
+}
+
+/* Parses `len` bytes of make_record records back to back, as a snapshot or
+ * a dump holds them. Returns how many whole, correct records the bytes are,
+ * or -1 if any byte is not part of one (a torn, cut or corrupt record).
+ * With `last` (one slot per writer, -1 before its first record) it also
+ * checks that each writer's counters increase, as they must within one
+ * snapshot (records come oldest first). Pure computation: safe in a signal
+ * handler. */
+static inline int64_t parse_records(const uint8_t *buf, size_t len, uint32_t writers, int64_t *last) {
+    int64_t count = 0;
+    size_t off = 0;
+    while (off < len) {
+        uint32_t l, w;
+        uint64_t c;
+        if (len - off < REC_MIN) return -1;
+        memcpy(&l, buf + off + 4, 4);
+        if (l < REC_MIN || l > len - off) return -1;
+        if (check_record(buf + off, l, writers, &w, &c) != 0) return -1;
+        if (last) {
+            if (last[w] >= 0 && (int64_t)c <= last[w]) return -1;
+            last[w] = (int64_t)c;
+        }
+        off += l;
+        count++;
+    }
+    return count;
+}
+
+/* The ring's cost of a record of `len` bytes: a 16-byte header, the
+ * payload, padding to a multiple of 8. */
+static inline uint64_t frame_size(size_t len) {
+    return (16 + (uint64_t)len + 7) & ~(uint64_t)7;
+}
+
+/* Writes one record whose bytes are `buf[0..len)` with ring_writev, cut
+ * into `parts` parts (1..8) at points that depend on `salt`; some parts
+ * are empty (and then sometimes have NULL data). Pure besides the call:
+ * safe in a signal handler. */
+static inline ring_result writev_split(const ring *r, const uint8_t *buf, size_t len, unsigned parts, uint64_t salt) {
+    ring_slice s[8];
+    size_t at = 0;
+    if (parts < 1) parts = 1;
+    if (parts > 8) parts = 8;
+    for (unsigned i = 0; i < parts; i++) {
+        size_t left = len - at;
+        size_t take = i + 1 == parts ? left : (size_t)((salt * 2654435761u + i * 40503u) % (left + 1));
+        if ((salt + i) % 5 == 0 && i + 1 < parts) take = 0; /* an empty part now and then */
+        s[i].data = take == 0 && (salt + i) % 2 == 0 ? NULL : buf + at;
+        s[i].len = take;
+        at += take;
+    }
+    return ring_writev(r, s, parts);
+}
+
+/* ---------------------------------------------------------------------
+ * A checking reader, shared by the concurrency cases.
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    ring_reader *rd;
+    uint32_t writers;
+    int slow;                /* pause now and then, to be lapped */
+    const int64_t *timeouts; /* cycled through per call; NULL: 10 s each */
+    size_t ntimeouts;
+    atomic_ullong *progress; /* bumped after each call, if not NULL */
+    uint64_t read;           /* records read */
+    uint64_t lost;           /* sum of the lost counts reported */
+    uint64_t timeouts_seen;  /* calls that ended with RING_RESULT_TIMEOUT */
+    uint64_t first_seq;      /* seq the reader's accounting starts at */
+    int64_t last_seq;        /* -1 before the first record */
+} reader_ctx;
+
+/* Reads until the end of the closed ring, checking every record: whole and
+ * correct, seq = previous + 1 + lost, per-writer counters increasing. With
+ * `timeouts`, a TIMEOUT is allowed only for a call with a bounded wait. */
+static inline void *checker_main(void *arg) {
+    reader_ctx *c = arg;
+    size_t cap = 1 << 16;
+    uint8_t *buf = malloc(cap);
+    uint64_t *last_counter = calloc(c->writers, sizeof *last_counter);
+    uint8_t *seen = calloc(c->writers, 1);
+    CHECK(buf && last_counter && seen);
+    c->last_seq = -1;
+    for (uint64_t call = 0;; call++) {
+        ring_record rec;
+        int64_t timeout = c->timeouts ? c->timeouts[call % c->ntimeouts] : 10000;
+        ring_result res = ring_reader_next(c->rd, buf, cap, &rec, timeout);
+        if (c->progress) atomic_fetch_add_explicit(c->progress, 1, memory_order_relaxed);
+        if (res == RING_RESULT_CLOSED) break;
+        if (res == RING_RESULT_TIMEOUT && c->timeouts && timeout >= 0) {
+            c->timeouts_seen++;
+            continue;
+        }
+        if (res != RING_RESULT_OK) FAIL("reader: ring_reader_next returned %s", ring_result_str(res));
+        if (c->last_seq < 0) c->first_seq = rec.seq - rec.lost;
+        uint64_t expect = c->last_seq < 0 ? c->first_seq : (uint64_t)c->last_seq + 1;
+        if (rec.seq != expect + rec.lost)
+            FAIL("seq %llu after %lld with lost %llu", (unsigned long long)rec.seq, (long long)c->last_seq,
+                 (unsigned long long)rec.lost);
+        uint32_t w;
+        uint64_t counter;
+        if (check_record(buf, rec.len, c->writers, &w, &counter) != 0)
+            FAIL("record seq %llu (%zu bytes) is torn or corrupt", (unsigned long long)rec.seq, rec.len);
+        if (seen[w] && counter <= last_counter[w])
+            FAIL("writer %u: counter %llu after %llu", w, (unsigned long long)counter,
+                 (unsigned long long)last_counter[w]);
+        seen[w] = 1;
+        last_counter[w] = counter;
+        c->last_seq = (int64_t)rec.seq;
+        c->read++;
+        c->lost += rec.lost;
+        if (c->slow && c->read % 16 == 0) sleep_ms(1);
+    }
+    free(buf);
+    free(last_counter);
+    free(seen);
+    return NULL;
 }
 
 #endif

@@ -16,17 +16,29 @@
 //! Single-threaded, the library is deterministic, so a small model predicts
 //! each result: which records the ring retains (the newest whose framed
 //! sizes, 16 bytes + payload padded to 8, fit the capacity), what each
-//! reader gets next (seq, bytes, `lost`), the byte stream, snapshots, flush.
+//! reader gets next (seq, bytes, `lost`), the byte stream, snapshots, the
+//! bytes `ring_dump_fd` writes to a pipe, `ring_stats`, flush.
 //! Where the contract leaves a choice open (the order of two argument
 //! errors; a flush while a `RING_START_SEQ` reader waits for a future seq)
 //! every allowed answer is accepted.
+//!
+//! RING_RESULT_BUSY is a legitimate answer of `ring_write` / `ring_writev`
+//! only when the room to claim is held by records still being written: a
+//! writer stalled mid-record, which a single thread calling the C API never
+//! is. So here every write the model expects to succeed must return OK, and
+//! a BUSY is reported as such (`check_write`); `ring_stats().dropped` stays 0.
+//! `ring_writev` lengths that no buffer backs (above `max_record`, or
+//! overflowing `size_t` together) and an absurd `n` (the array would exceed
+//! PTRDIFF_MAX bytes) are passed with tiny buffers: the call must refuse
+//! them before reading, as `ring_write` must for its too-large lengths.
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr};
+use std::os::fd::AsRawFd;
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
 
-use crate::input::Input;
+use crate::input::{tracing, Input};
 
 // ---- the C ABI, as C declares it ------------------------------------------
 
@@ -53,6 +65,32 @@ struct RingRecord {
 
 const _: () = assert!(std::mem::size_of::<RingRecord>() == std::mem::size_of::<ringlog::ring_record>());
 
+/// `ring_slice`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RingSlice {
+    data: *const c_void,
+    len: usize,
+}
+
+const _: () = assert!(std::mem::size_of::<RingSlice>() == std::mem::size_of::<ringlog::ring_slice>());
+
+/// `struct ring_stats`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RingStats {
+    written: u64,
+    oldest_seq: u64,
+    bytes_used: u64,
+    dropped: u64,
+    readers: u64,
+    capacity: u64,
+    max_record: u64,
+    closed: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<RingStats>() == std::mem::size_of::<ringlog::RingStats>());
+
 extern "C" {
     fn ring_result_str(code: u32) -> *const c_char;
     fn ring_new(capacity: usize, out: *mut *mut Ring) -> u32;
@@ -60,6 +98,9 @@ extern "C" {
     fn ring_capacity(r: *const Ring) -> usize;
     fn ring_max_record(r: *const Ring) -> usize;
     fn ring_write(r: *const Ring, data: *const c_void, len: usize) -> u32;
+    fn ring_writev(r: *const Ring, parts: *const RingSlice, n: usize) -> u32;
+    fn ring_dump_fd(r: *const Ring, fd: i32) -> u32;
+    fn ring_stats(r: *const Ring, out: *mut RingStats) -> u32;
     fn ring_flush(r: *const Ring, timeout_ms: i64) -> u32;
     fn ring_close(r: *const Ring) -> u32;
     fn ring_snapshot(r: *const Ring, buf: *mut c_void, cap: usize, out_len: *mut usize) -> u32;
@@ -84,7 +125,9 @@ const INVALID_ARGUMENT: u32 = 6;
 const NO_MEMORY: u32 = 7;
 const PANIC: u32 = 8;
 const LOST: u32 = 9;
-const USED: [(&str, u32); 10] = [
+const BUSY: u32 = 11;
+const IO: u32 = 13;
+const USED: [(&str, u32); 12] = [
     ("OK", OK),
     ("CLOSED", CLOSED),
     ("TIMEOUT", TIMEOUT),
@@ -95,6 +138,8 @@ const USED: [(&str, u32); 10] = [
     ("NO_MEMORY", NO_MEMORY),
     ("PANIC", PANIC),
     ("LOST", LOST),
+    ("BUSY", BUSY),
+    ("IO", IO),
 ];
 
 fn codes_match_the_header() {
@@ -103,9 +148,21 @@ fn codes_match_the_header() {
     }
 }
 
+/// A write the model expects to succeed. RING_RESULT_BUSY is a write's
+/// legitimate answer when the room to claim is held by records still being
+/// written, which takes a writer stalled in the middle of its record: one
+/// thread that calls only the C API never is, so here it is a finding.
+fn check_write(call: &str, rc: u32) {
+    assert!(rc != BUSY, "{call}: RING_RESULT_BUSY in a single-threaded script (no writer can be stalled)");
+    check(call, rc, &[OK]);
+}
+
 fn known(code: u32) -> bool {
     RING_RESULTS.iter().any(|&(_, v)| v == code)
 }
+
+/// errno of a write(2) to a descriptor not open for writing.
+const EBADF: i32 = 9;
 
 const MIN_CAPACITY: usize = 1 << 10;
 const MAX_CAPACITY: usize = 1 << 40;
@@ -122,12 +179,6 @@ fn name(code: u32) -> String {
         .iter()
         .find(|&&(_, v)| v == code)
         .map_or_else(|| format!("<{code}: not a ring_result>"), |(n, _)| format!("RING_RESULT_{n}"))
-}
-
-/// `RINGLOG_FUZZ_TRACE=1` prints every checked call: to read a crash.
-fn tracing() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("RINGLOG_FUZZ_TRACE").is_some_and(|v| v != "0"))
 }
 
 /// Every result must be a known code, never PANIC, and one of `allowed`.
@@ -152,7 +203,12 @@ fn check(call: &str, got: u32, allowed: &[u32]) {
 #[derive(Clone)]
 enum Content {
     Bytes(Rc<[u8]>),
-    Pattern { seed: u32, len: usize },
+    Pattern {
+        seed: u32,
+        len: usize,
+    },
+    /// The parts of a `ring_writev`, back to back.
+    Concat(Rc<[Content]>),
 }
 
 fn pattern_byte(seed: u32, j: usize) -> u8 {
@@ -165,6 +221,7 @@ impl Content {
         match self {
             Content::Bytes(b) => b.len(),
             Content::Pattern { len, .. } => *len,
+            Content::Concat(parts) => parts.iter().map(Content::len).sum(),
         }
     }
 
@@ -173,6 +230,16 @@ impl Content {
         match self {
             Content::Bytes(b) => out.extend_from_slice(&b[from..to]),
             Content::Pattern { seed, .. } => out.extend((from..to).map(|j| pattern_byte(*seed, j))),
+            Content::Concat(parts) => {
+                let mut start = 0;
+                for p in parts.iter() {
+                    let end = start + p.len();
+                    if from < end && to > start {
+                        p.extend_into(out, from.max(start) - start, to.min(end) - start);
+                    }
+                    start = end;
+                }
+            }
         }
     }
 
@@ -526,7 +593,7 @@ impl State {
         if model.borrow().closed {
             return check(&call, rc, &[CLOSED]);
         }
-        check(&call, rc, &[OK]);
+        check_write(&call, rc);
         model.borrow_mut().push(content.expect("a write the model expects to succeed has its content"));
     }
 
@@ -539,6 +606,235 @@ impl State {
             let len = (k * step * 7 + usize::from(inp.u8())) % (max + 1);
             self.write_content(i, Content::Pattern { seed: seed.wrapping_add(k as u32), len });
         }
+    }
+
+    /// `ring_writev(r, parts, n)`: parts from the input (literal, pattern,
+    /// empty with NULL or a dangling pointer, NULL with a length, lengths
+    /// that overflow `size_t` together or exceed `max_record`), NULL
+    /// `parts`, absurd `n`.
+    fn writev(&mut self, i: Option<usize>, inp: &mut Input) {
+        /// Where a part's `data` points.
+        enum Src {
+            Null,
+            Dangling,
+            /// Its own buffer of exactly `len` bytes, holding the content.
+            Buf(Vec<u8>),
+            /// A 1-byte buffer, with a length the call must refuse unread.
+            One,
+        }
+        let max = i.map_or(1 << 10, |i| self.rings[i].model.borrow().max_record);
+        let one = [0xA5u8; 1];
+        let seed = inp.u32();
+        let mut srcs: Vec<(Src, usize)> = Vec::new();
+        let mut contents: Vec<Content> = Vec::new();
+        for k in 0..inp.choose(6) {
+            let total = srcs.iter().fold(0usize, |t, (_, len)| t.saturating_add(*len));
+            let pattern = |len: usize| Content::Pattern { seed: seed.wrapping_add(k as u32), len };
+            let (src, len, content) = match inp.choose(10) {
+                0 => (Src::Null, 0, Some(Content::Bytes(Rc::from(&[][..])))),
+                1 => (Src::Dangling, 0, Some(Content::Bytes(Rc::from(&[][..])))),
+                2 | 3 => {
+                    let n = usize::from(inp.u8() % 48);
+                    let lit = inp.bytes(n);
+                    (Src::Buf(lit.to_vec()), lit.len(), Some(Content::Bytes(Rc::from(lit))))
+                }
+                4 | 5 => {
+                    let c = pattern(usize::from(inp.u16()) % (max.min(MAX_PAYLOAD) / 2 + 1));
+                    (Src::Buf(c.to_vec()), c.len(), Some(c))
+                }
+                6 => {
+                    // Up to exactly max_record, or one byte past it.
+                    let c = pattern(max.min(MAX_PAYLOAD).saturating_sub(total) + inp.choose(2));
+                    (Src::Buf(c.to_vec()), c.len(), Some(c))
+                }
+                7 => (Src::Null, 1 + usize::from(inp.u8()), None),
+                // Lengths no buffer has: the total exceeds max_record (or
+                // size_t), so the call must refuse them unread.
+                8 => (
+                    Src::One,
+                    [usize::MAX, usize::MAX - usize::from(inp.u8()), MAX_BUFFER + 1, usize::MAX / 2 + 1][inp.choose(4)],
+                    None,
+                ),
+                _ => (Src::One, max + 1 + usize::from(inp.u8()), None),
+            };
+            srcs.push((src, len));
+            contents.extend(content);
+        }
+        let parts: Vec<RingSlice> = srcs
+            .iter()
+            .map(|(src, len)| RingSlice {
+                data: match src {
+                    Src::Null => ptr::null(),
+                    Src::Dangling => NonNull::<u8>::dangling().as_ptr().cast(),
+                    Src::Buf(b) if b.is_empty() => NonNull::<u8>::dangling().as_ptr().cast(),
+                    Src::Buf(b) => b.as_ptr().cast(),
+                    Src::One => one.as_ptr().cast(),
+                },
+                len: *len,
+            })
+            .collect();
+        let null_part = parts.iter().any(|p| p.data.is_null() && p.len > 0);
+        let unbacked = srcs.iter().any(|(src, _)| matches!(src, Src::One));
+        let total = parts.iter().try_fold(0usize, |t, p| t.checked_add(p.len));
+        // The array and its length: as built, NULL, or absurd (the array
+        // would exceed PTRDIFF_MAX bytes; must be refused unread).
+        let absurd = MAX_BUFFER / std::mem::size_of::<RingSlice>() + 1;
+        let (arr, n): (*const RingSlice, usize) = match inp.choose(12) {
+            0 => (ptr::null(), 0),
+            1 => (ptr::null(), 1 + inp.choose(4)),
+            2 => (parts.as_ptr(), [absurd, absurd + usize::from(inp.u8()), usize::MAX][inp.choose(3)]),
+            3 => (ptr::null(), usize::MAX),
+            _ => (if parts.is_empty() && inp.u8() & 1 == 0 { ptr::null() } else { parts.as_ptr() }, parts.len()),
+        };
+        // SAFETY: NULL or a live handle; `arr` NULL or `n` readable slices
+        // (except an absurd `n`, refused unread); each part's data NULL or
+        // `len` readable bytes, except lengths that make the call refuse.
+        let rc = unsafe { ring_writev(self.ring_ptr(i), arr, n) };
+        let call = format!("ring_writev(n {n}{})", if arr.is_null() { ", parts NULL" } else { "" });
+        let mut errors = Vec::new();
+        if i.is_none() {
+            errors.push(NULL_PARAMETER);
+        }
+        if n >= absurd {
+            errors.push(INVALID_ARGUMENT);
+        } else if arr.is_null() && n > 0 {
+            errors.push(NULL_PARAMETER);
+        } else if n > 0 {
+            if null_part {
+                errors.push(NULL_PARAMETER);
+            }
+            if total.is_none_or(|t| t > max) {
+                errors.push(TOO_LARGE);
+            }
+        }
+        if !errors.is_empty() {
+            return check(&call, rc, &errors);
+        }
+        assert!(n == 0 || !unbacked, "harness: a part longer than its buffer reached a call that may read it");
+        let model = &self.rings[i.expect("a ring")].model;
+        if model.borrow().closed {
+            return check(&call, rc, &[CLOSED]);
+        }
+        check_write(&call, rc);
+        let content = if n == 0 { Content::Bytes(Rc::from(&[][..])) } else { Content::Concat(Rc::from(contents)) };
+        model.borrow_mut().push(content);
+    }
+
+    /// `ring_dump_fd(r, fd)`: to a pipe (read back and compared with the
+    /// snapshot), /dev/null, negative fds, a closed fd, a read-only fd, an
+    /// fd number never opened.
+    fn dump_fd(&mut self, i: Option<usize>, inp: &mut Input) {
+        let expect = i.map(|i| self.rings[i].model.borrow().snapshot());
+        let nonempty = expect.as_ref().is_some_and(|e| !e.is_empty());
+        let kind = inp.choose(8);
+        let call = format!("ring_dump_fd(case {kind})");
+        let dump = |fd: i32| -> (u32, Option<i32>) {
+            // SAFETY: NULL or a live handle; any fd value is allowed.
+            let rc = unsafe { ring_dump_fd(self.ring_ptr(i), fd) };
+            (rc, std::io::Error::last_os_error().raw_os_error())
+        };
+        // A descriptor write(2) refuses with EBADF: IO when there is
+        // something to write (an empty snapshot makes no call).
+        let ebadf = |(rc, errno): (u32, Option<i32>)| {
+            if i.is_none() {
+                return check(&call, rc, &[NULL_PARAMETER]);
+            }
+            check(&call, rc, &[if nonempty { IO } else { OK }]);
+            if rc == IO {
+                assert_eq!(errno, Some(EBADF), "{call}: IO, but errno is not EBADF");
+            }
+        };
+        match kind {
+            0..=2 => {
+                let (mut rd, wr) = std::io::pipe().expect("pipe");
+                let drain = std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    std::io::Read::read_to_end(&mut rd, &mut got).expect("read the pipe");
+                    got
+                });
+                let (rc, _) = dump(wr.as_raw_fd());
+                drop(wr);
+                let got = drain.join().expect("the drain thread");
+                let Some(expect) = expect else { return check(&call, rc, &[NULL_PARAMETER]) };
+                check(&call, rc, &[OK]);
+                assert!(
+                    got == expect,
+                    "{call}: {} bytes dumped, the snapshot is {} bytes (or differs)",
+                    got.len(),
+                    expect.len()
+                );
+            }
+            3 => {
+                let null = std::fs::OpenOptions::new().write(true).open("/dev/null").expect("/dev/null");
+                let (rc, _) = dump(null.as_raw_fd());
+                check(&call, rc, if i.is_some() { &[OK] } else { &[NULL_PARAMETER] });
+            }
+            4 => {
+                let fd = [-1, -2, i32::MIN, -1 - i32::from(inp.u8())][inp.choose(4)];
+                let (rc, _) = dump(fd);
+                check(&call, rc, if i.is_some() { &[INVALID_ARGUMENT] } else { &[NULL_PARAMETER, INVALID_ARGUMENT] });
+            }
+            5 => {
+                // Closed just before: nothing else in this thread opens a
+                // file in between (another thread may reuse the number, but
+                // only read-only, in the replay: EBADF all the same).
+                let (_rd, wr) = std::io::pipe().expect("pipe");
+                let fd = wr.as_raw_fd();
+                drop(wr);
+                ebadf(dump(fd));
+            }
+            6 => {
+                let (rd, _wr) = std::io::pipe().expect("pipe");
+                ebadf(dump(rd.as_raw_fd()));
+            }
+            _ => {
+                // Far above any descriptor this process has: open(2) hands
+                // out the lowest free number.
+                ebadf(dump(1 << 24 | i32::from(inp.u8())));
+            }
+        }
+    }
+
+    /// `ring_stats(r, out)`: checked exactly against the model.
+    fn stats(&mut self, i: Option<usize>, inp: &mut Input) {
+        let null_out = inp.u8() >= 0xE0;
+        let poison = RingStats {
+            written: 0xDEAD,
+            oldest_seq: 0xDEAD,
+            bytes_used: 0xDEAD,
+            dropped: 0xDEAD,
+            readers: 0xDEAD,
+            capacity: 0xDEAD,
+            max_record: 0xDEAD,
+            closed: 0xDEAD,
+        };
+        let mut out = poison;
+        let out_p: *mut RingStats = if null_out { ptr::null_mut() } else { &mut out };
+        // SAFETY: NULL or a live handle; `out_p` NULL or writable.
+        let rc = unsafe { ring_stats(self.ring_ptr(i), out_p) };
+        let (Some(i), false) = (i, null_out) else { return check("ring_stats(NULL)", rc, &[NULL_PARAMETER]) };
+        check("ring_stats", rc, &[OK]);
+        let slot = &self.rings[i];
+        let m = slot.model.borrow();
+        let readers = self.readers.iter().filter(|r| r.model.ring_id == slot.id).count() as u64;
+        assert!(out.oldest_seq <= out.written, "ring_stats: oldest_seq {} > written {}", out.oldest_seq, out.written);
+        assert!(
+            out.bytes_used <= out.capacity,
+            "ring_stats: bytes_used {} > capacity {}",
+            out.bytes_used,
+            out.capacity
+        );
+        let want = RingStats {
+            written: m.written(),
+            oldest_seq: m.tail(),
+            bytes_used: m.used,
+            dropped: 0, // nothing is ever Busy here
+            readers,
+            capacity: m.capacity as u64,
+            max_record: m.max_record as u64,
+            closed: u32::from(m.closed),
+        };
+        assert_eq!(out, want, "ring_stats: the counters differ from the script's");
     }
 
     fn close(&mut self, i: Option<usize>) {
@@ -829,7 +1125,7 @@ pub fn run(data: &[u8]) {
     let mut ops = 0;
     while !inp.is_empty() && ops < 4096 {
         ops += 1;
-        match inp.u8() % 16 {
+        match inp.u8() % 20 {
             0 => {
                 let cap = capacity_arg(&mut inp);
                 let out_null = inp.u8() >= 0xF8;
@@ -875,7 +1171,19 @@ pub fn run(data: &[u8]) {
                 let i = pick(&mut inp, st.readers.len());
                 st.reader_read(i, &mut inp);
             }
-            _ => st.queries(&mut inp),
+            14 | 15 => st.queries(&mut inp),
+            16 | 17 => {
+                let i = pick(&mut inp, st.rings.len());
+                st.writev(i, &mut inp);
+            }
+            18 => {
+                let i = pick(&mut inp, st.rings.len());
+                st.dump_fd(i, &mut inp);
+            }
+            _ => {
+                let i = pick(&mut inp, st.rings.len());
+                st.stats(i, &mut inp);
+            }
         }
     }
     // Free what is left, rings first or readers first (the input's last

@@ -46,3 +46,10 @@ impl<'a> Input<'a> {
         &self.data[start..end]
     }
 }
+
+/// `RINGLOG_FUZZ_TRACE=1` makes the targets print what they do (each C
+/// call; each image step): to read a crash.
+pub(crate) fn tracing() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("RINGLOG_FUZZ_TRACE").is_some_and(|v| v != "0"))
+}

@@ -15,6 +15,7 @@
 extern crate ringlog;
 
 mod c_abi;
+mod format;
 mod image;
 mod input;
 

@@ -29,6 +29,7 @@ ringlog is `InternalError`, never a crash.
 from ._ringlog import (
     MAX_CAPACITY,
     MIN_CAPACITY,
+    Busy,
     Closed,
     Forked,
     InternalError,
@@ -46,6 +47,7 @@ from .handler import JsonFormatter, RingHandler
 __all__ = [
     "MAX_CAPACITY",
     "MIN_CAPACITY",
+    "Busy",
     "Closed",
     "Forked",
     "InternalError",

@@ -17,7 +17,7 @@ import json
 import logging
 from typing import Any
 
-from ._ringlog import Ring, TooLarge
+from ._ringlog import Busy, Ring, TooLarge
 
 __all__ = ["JsonFormatter", "RingHandler"]
 
@@ -75,8 +75,11 @@ class RingHandler(logging.Handler):
     Robust to bad input: a message whose `%` arguments do not match, an
     argument whose repr raises, a string that is not valid Unicode, or a
     message longer than the ring's max_record are all still logged, the
-    last truncated with a note of how much was cut. Failures of the write
-    itself (a closed ring) go to handleError, as with the standard handlers.
+    last truncated with a note of how much was cut. A write the ring refuses
+    as Busy (a ring too small for its writers) is counted in `dropped` and
+    the application goes on, like a write lapped away. Other failures of the
+    write itself (a closed ring) go to handleError, as with the standard
+    handlers.
     """
 
     terminator = "\n"
@@ -84,6 +87,8 @@ class RingHandler(logging.Handler):
     def __init__(self, ring: Ring, level: int | str = logging.NOTSET) -> None:
         super().__init__(level)
         self.ring = ring
+        #: Records this handler could not write because the ring was Busy.
+        self.dropped = 0
 
     def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
         """Filters, then emits, without taking the handler lock.
@@ -128,6 +133,8 @@ class RingHandler(logging.Handler):
                 self._write_bytes(text.encode("utf-8", "backslashreplace"))
             except TooLarge:
                 self._write_bytes(text.encode("utf-8", "backslashreplace"))
+        except Busy:
+            self.dropped += 1  # not atomic across threads: a monitoring count
         except RecursionError:
             raise
         except Exception:  # noqa: BLE001

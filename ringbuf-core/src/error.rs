@@ -45,10 +45,14 @@ pub enum Error {
     /// child must not use it (its locks may be held by threads that do not
     /// exist in the child). Create a new ring in the child.
     Forked,
-    /// An internal error (a bug caught as a panic) interrupted a write and
-    /// left a record that will never be committed: the ring refuses further
-    /// writes, and readers end after the records committed before it.
-    Poisoned,
+    /// The room a write must claim is held by records still being written
+    /// and could not be freed within [`BUSY_WAIT`](crate::BUSY_WAIT) (only
+    /// in a ring too small for its writers; never after waiting when the
+    /// write interrupted another on the same thread). Nothing was written;
+    /// the drop is counted in [`Stats::dropped`](crate::Stats::dropped).
+    Busy,
+    /// A system call failed (`dump_fd`'s `write(2)`); the errno.
+    Io(i32),
 }
 
 impl fmt::Display for Error {
@@ -64,7 +68,8 @@ impl fmt::Display for Error {
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::NoMemory => f.write_str("out of memory"),
             Error::Forked => f.write_str("ring was created before fork(): it cannot be used in the child"),
-            Error::Poisoned => f.write_str("ring is unusable: an internal error interrupted a write"),
+            Error::Busy => f.write_str("ring is busy: the room to claim is held by records still being written"),
+            Error::Io(errno) => write!(f, "{}", std::io::Error::from_raw_os_error(*errno)),
         }
     }
 }
@@ -79,7 +84,9 @@ impl From<Error> for std::io::Error {
             Error::Timeout => ErrorKind::TimedOut,
             Error::TooLarge { .. } | Error::InvalidArgument(_) => ErrorKind::InvalidInput,
             Error::NoMemory => ErrorKind::OutOfMemory,
-            Error::BufSmall { .. } | Error::Lost { .. } | Error::Forked | Error::Poisoned => ErrorKind::Other,
+            Error::Busy => ErrorKind::WouldBlock,
+            Error::Io(errno) => return std::io::Error::from_raw_os_error(errno),
+            Error::BufSmall { .. } | Error::Lost { .. } | Error::Forked => ErrorKind::Other,
         };
         std::io::Error::new(kind, e)
     }

@@ -7,15 +7,9 @@
 //! in, and refuses ([`Error::Forked`](crate::Error::Forked)) to work in a
 //! later one. Rings made in the child work normally.
 //!
-//! The generation is bumped by [`forked_child`], which the C library and
-//! the Python module register with `pthread_atfork` (this crate does not
-//! depend on libc). A Rust program that forks while rings exist should
-//! register it too:
-//!
-//! ```text
-//! extern "C" fn child() { ringbuf_core::fork::forked_child() }
-//! unsafe { libc::pthread_atfork(None, None, Some(child)) };
-//! ```
+//! The generation is bumped by [`forked_child`], which the first ring made
+//! in a process registers with `pthread_atfork` (once per process). Every
+//! operation of an inherited ring or reader then answers `Forked`, at once.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -34,4 +28,26 @@ pub fn forked_child() {
 #[inline]
 pub(crate) fn generation() -> u64 {
     GENERATION.load(Ordering::Relaxed)
+}
+
+#[cfg(all(unix, not(loom)))]
+extern "C" fn in_child() {
+    forked_child();
+}
+
+/// Registers [`forked_child`] as a `pthread_atfork` child handler, once
+/// per process (called when a ring is made).
+pub(crate) fn watch() {
+    #[cfg(all(unix, not(loom)))]
+    {
+        static REGISTER: std::sync::Once = std::sync::Once::new();
+        REGISTER.call_once(|| {
+            // SAFETY: registers a handler that only increments an atomic
+            // (async-signal-safe, as a fork handler in a multi-threaded
+            // process must be); the function lives as long as the program.
+            unsafe {
+                libc::pthread_atfork(None, None, Some(in_child));
+            }
+        });
+    }
 }

@@ -1,85 +1,246 @@
-//! Record framing: how one record is laid out in the ring.
+//! Frames: how the data area is cut up, and how anyone tells a whole frame
+//! from stale bytes.
 //!
 //! ```text
-//! position p (a multiple of 8)
-//! +----------------+---------------------------+------------------+---------+
-//! | word 0: seq    | word 1: len | check << 40 | payload (len B)  | pad 0-7 |
-//! +----------------+---------------------------+------------------+---------+
-//!   8 bytes          8 bytes                      len bytes          to 8
+//! position x (a multiple of 8)
+//! +-------------------------+---------------------------+----------------+---------+
+//! | w0: marker(x, seq, kind)| w1: len | check << 40     | payload (len B)| pad 0-7 |
+//! +-------------------------+---------------------------+----------------+---------+
 //! ```
 //!
-//! * `seq` is the record's sequence number (u64, native endian like the rest
-//!   of the region).
-//! * `len` takes the low 40 bits of word 1 (records up to 1 TiB - 1; the
-//!   largest ring takes records of at most 256 GiB).
-//! * `check` takes the high 24 bits: a hash of `seq` and `len`. A header whose
-//!   check does not match is not a record: zeroed memory, a torn header, or
-//!   the middle of some payload.
+//! Frames lie back to back; a frame may wrap around the end of the data
+//! area (its 8-byte words never do). Four kinds:
 //!
-//! Framing costs 16 bytes of header plus 0-7 bytes of padding: at most 23
-//! bytes a record. Records may wrap around the end of the data area; each
-//! 8-byte word sits at an 8-aligned offset, so no word ever wraps.
+//! * **record** `seq`: a committed record; `len` payload bytes follow.
+//! * **pending** `seq`: a claimed record whose writer is still copying
+//!   (`len` already says how long it is).
+//! * **skip** `seq`: no record; `len` is the frame's whole size (header
+//!   included). A writer that must not touch a range another writer still
+//!   owns (`pins`) skips over it; the record `seq` follows the skip.
+//! * **dead** `seq`: a record whose write was abandoned (a panic inside
+//!   ringlog); readers count it as lost.
+//!
+//! `w0` is the frame's marker: `mask(key, x) ^ seq ^ KINDS[kind]`, where
+//! `key` is a random number drawn when the ring is made, `mask` a bijective
+//! mix of `key ^ x`, and `KINDS` four constants whose top three bits name
+//! the kind and whose other bits differ in about half their places (so that
+//! a flipped bit in a file never turns one valid marker into another). A reader always knows the position and seq
+//! it expects, so it compares `w0` with the one value that means "this
+//! frame, committed" (or pending, skip, dead). The bytes at `x` before the
+//! frame was written are whatever an older lap left there: an older header
+//! (its marker was computed for another position and seq, so it differs) or
+//! payload, which user data fills. Payload matches only by chance, 2^-64
+//! per comparison for data independent of the ring's key, which no program
+//! logging through ringlog can read without reading the ring's own header.
+//!
+//! `w1` holds the length (40 bits: up to 1 TiB - 1) and a 24-bit check of
+//! (seq, length), which catches a torn or damaged `w1` in a file image.
+//! Writers store `w1` first and `w0` last, with Release; a reader that sees
+//! the marker (Acquire) sees the length and payload written before it.
+//!
+//! Framing costs a 16-byte header plus 0-7 bytes of padding: at most 23
+//! bytes per record.
+
+use crate::shared::Shared;
+use crate::sync::Ordering;
 
 /// Bytes of header in front of every payload.
 pub(crate) const HEADER_LEN: u64 = 16;
-/// Records start at multiples of this.
-pub(crate) const ALIGN: u64 = 8;
-/// Bits of word 1 that hold the payload length.
+/// Seqs stay below this (2^61: 73 years at a billion records a second).
+pub(crate) const SEQ_LIMIT: u64 = 1 << KIND_SHIFT;
+const KIND_SHIFT: u32 = 61;
+/// Bits of `w1` that hold the length.
 const LEN_BITS: u32 = 40;
-/// Mask of the length bits in word 1.
-pub(crate) const LEN_MASK: u64 = (1 << LEN_BITS) - 1;
+const LEN_MASK: u64 = (1 << LEN_BITS) - 1;
 
-/// Bytes a record of `len` payload bytes occupies in the ring.
+/// Bytes a frame with a payload of `len` bytes occupies.
 #[inline]
-pub(crate) const fn record_size(len: u64) -> u64 {
-    HEADER_LEN + ((len + ALIGN - 1) & !(ALIGN - 1))
+pub(crate) const fn frame_size(len: u64) -> u64 {
+    HEADER_LEN + ((len + 7) & !7)
 }
 
-/// The 24-bit check of a header. Mixes in a constant so that an all-zero
-/// header (fresh memory) does not pass.
+/// The kinds of frame, as stored in the marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub(crate) enum Kind {
+    Record = 0,
+    Pending = 1,
+    Skip = 2,
+    Dead = 3,
+}
+
+/// A bijective 64-bit mix of `key ^ x`: one odd multiplication (spreads
+/// every bit upwards), then a xor-shift (spreads the high bits, where laps
+/// differ, downwards). Two positions' masks differ in a pattern a seq
+/// difference matches by chance only.
+#[inline]
+pub(crate) fn mask(key: u64, x: u64) -> u64 {
+    let z = (key ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z ^ (z >> 29)
+}
+
+/// The constant each kind mixes into its markers: the kind in the top three
+/// bits, and 61 bits that differ between any two kinds in 31 to 44 places.
+pub(crate) const KINDS: [u64; 4] = [
+    0x0000_0000_0000_0000,
+    0x2000_0000_0000_0000 | 0x1B5C_6E3A_9D27_48F1,
+    0x4000_0000_0000_0000 | 0x06A9_D4C7_2E5B_B36C,
+    0x6000_0000_0000_0000 | 0x1D37_A198_F4C2_6E95,
+];
+
+/// The marker of a frame of `kind` whose position has mask `mask`, in group
+/// `seq`.
+#[inline]
+pub(crate) fn marker_masked(mask: u64, seq: u64, kind: Kind) -> u64 {
+    mask ^ seq ^ KINDS[kind as usize]
+}
+
+/// The marker of a frame of `kind` at `x` in group `seq`.
+#[inline]
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn marker(key: u64, x: u64, seq: u64, kind: Kind) -> u64 {
+    marker_masked(mask(key, x), seq, kind)
+}
+
+/// Decodes a marker read at `x`: the (seq, kind) it was written with, if it
+/// is a marker at all (`None` for stale bytes, with the odds above; a wrong
+/// seq for a damaged one).
+#[inline]
+pub(crate) fn unmark(key: u64, x: u64, w0: u64) -> Option<(u64, Kind)> {
+    let v = w0 ^ mask(key, x);
+    let kind = match v >> KIND_SHIFT {
+        0 => Kind::Record,
+        1 => Kind::Pending,
+        2 => Kind::Skip,
+        3 => Kind::Dead,
+        _ => return None,
+    };
+    Some((v ^ KINDS[kind as usize], kind))
+}
+
+/// The 24-bit check of (seq, len) in `w1`: the top bits of one
+/// multiplication (a torn or damaged `w1` passes with odds 2^-24).
 #[inline]
 fn check(seq: u64, len: u64) -> u64 {
-    let mut x = seq ^ len.rotate_left(29) ^ 0x5249_4E47_4C4F_4721; // "RINGLOG!"
-    x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x >> LEN_BITS
+    ((seq ^ len.rotate_left(29) ^ 0x5249_4E47_4C4F_4721).wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> LEN_BITS
+    // "RINGLOG!"
 }
 
-/// The two header words of a record.
+/// `w1` for a frame of group `seq` with length `len`.
 #[inline]
-pub(crate) fn encode(seq: u64, len: u64) -> [u64; 2] {
+pub(crate) fn word1(seq: u64, len: u64) -> u64 {
     debug_assert!(len <= LEN_MASK);
-    [seq, len | (check(seq, len) << LEN_BITS)]
+    len | check(seq, len) << LEN_BITS
 }
 
-/// A decoded, checked record header.
+/// The length in `w1`, if its check matches `seq`.
+#[inline]
+pub(crate) fn len_of(seq: u64, w1: u64) -> Option<u64> {
+    let len = w1 & LEN_MASK;
+    (w1 >> LEN_BITS == check(seq, len)).then_some(len)
+}
+
+/// What a reader, writer or snapshot finds at a position, for the seq it
+/// expects there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Frame {
-    pub seq: u64,
-    pub len: u64,
+pub(crate) enum Frame {
+    /// Record `seq`, committed, `len` payload bytes.
+    Record { len: u64 },
+    /// Record `seq`, claimed and still being written.
+    Pending { len: u64 },
+    /// A skip frame of `size` bytes in front of record `seq`.
+    Skip { size: u64 },
+    /// Record `seq`, abandoned: nothing to read.
+    Dead { len: u64 },
+    /// No header for this seq here: not claimed yet, or claimed and its
+    /// writer has not written the header yet.
+    Unwritten,
 }
 
 impl Frame {
-    /// Bytes this record occupies in the ring.
-    #[inline]
-    pub(crate) fn size(self) -> u64 {
-        record_size(self.len)
+    /// Bytes the frame occupies (`None` for `Unwritten`).
+    pub(crate) fn size(self) -> Option<u64> {
+        match self {
+            Frame::Record { len } | Frame::Pending { len } | Frame::Dead { len } => Some(frame_size(len)),
+            Frame::Skip { size } => Some(size),
+            Frame::Unwritten => None,
+        }
+    }
+
+    /// The seq after this frame (skips do not use one).
+    pub(crate) fn next_seq(self, seq: u64) -> u64 {
+        match self {
+            Frame::Skip { .. } => seq,
+            _ => seq + 1,
+        }
     }
 }
 
-/// Decodes two header words; `None` when the check does not match.
-#[inline]
-pub(crate) fn decode(word0: u64, word1: u64) -> Option<Frame> {
-    let len = word1 & LEN_MASK;
-    (word1 >> LEN_BITS == check(word0, len)).then_some(Frame { seq: word0, len })
-}
+impl Shared {
+    /// Data offset of the word 8 bytes after data offset `off`.
+    #[inline]
+    fn next_word(&self, off: u64) -> u64 {
+        if off + 8 == self.geo.data {
+            0
+        } else {
+            off + 8
+        }
+    }
 
-/// The payload length stored in header word 1, without checking it. Only for
-/// headers the caller knows are whole (committed and not yet evicted).
-#[inline]
-pub(crate) fn len_of(word1: u64) -> u64 {
-    word1 & LEN_MASK
+    /// Reads the header at `x` for group `seq`. The answer is only as good
+    /// as the frame is intact: callers that go on to use it check that the
+    /// tail has not passed `x` since (`Shared::intact`).
+    #[inline]
+    pub(crate) fn frame(&self, x: u64, seq: u64) -> Frame {
+        let off = self.geo.off(x);
+        // Acquire: pairs with the Release store of the marker in
+        // `put_header` / `set_kind`; the length and payload are visible.
+        let w0 = self.region.word(off).load(Ordering::Acquire);
+        let Some((s, kind)) = unmark(self.key, x, w0) else { return Frame::Unwritten };
+        if s != seq {
+            return Frame::Unwritten;
+        }
+        let w1 = self.region.word(self.next_word(off)).load(Ordering::Relaxed);
+        let Some(len) = len_of(seq, w1) else { return Frame::Unwritten };
+        match kind {
+            Kind::Record if len <= self.max_record => Frame::Record { len },
+            Kind::Pending if len <= self.max_record => Frame::Pending { len },
+            Kind::Dead if len <= self.max_record => Frame::Dead { len },
+            Kind::Skip if len >= HEADER_LEN && len % 8 == 0 && len <= self.geo.data => Frame::Skip { size: len },
+            _ => Frame::Unwritten,
+        }
+    }
+
+    /// Writes a header: `w1` (length), then the marker with Release.
+    /// `mask` is `mask(key, x)`.
+    #[inline]
+    pub(crate) fn put_header(&self, x: u64, mask: u64, seq: u64, kind: Kind, len: u64) {
+        let off = self.geo.off(x);
+        self.region.word(self.next_word(off)).store(word1(seq, len), Ordering::Relaxed);
+        self.set_kind(x, mask, seq, kind);
+    }
+
+    /// Changes the kind of the frame at `x` (pending to record or dead).
+    /// Release: the payload written before is visible with the marker.
+    #[inline]
+    pub(crate) fn set_kind(&self, x: u64, mask: u64, seq: u64, kind: Kind) {
+        debug_assert_eq!(mask, self::mask(self.key, x));
+        self.region.word(self.geo.off(x)).store(marker_masked(mask, seq, kind), Ordering::Release);
+    }
+
+    /// `mask(key, x)` for this ring.
+    #[inline]
+    pub(crate) fn mask_at(&self, x: u64) -> u64 {
+        mask(self.key, x)
+    }
+
+    /// Copies payload bytes of the frame at `x`, from byte `skip` of the
+    /// payload on, into `dst`.
+    #[inline]
+    pub(crate) fn read_payload(&self, x: u64, skip: u64, dst: &mut [u8]) {
+        let at = self.geo.advance(self.geo.advance(x, HEADER_LEN), skip);
+        self.region.read_bytes(self.geo.off(at), dst);
+    }
 }
 
 #[cfg(test)]
@@ -89,27 +250,31 @@ mod tests {
     #[test]
     fn sizes_are_aligned_and_framing_is_at_most_23_bytes() {
         for len in 0..100u64 {
-            let size = record_size(len);
-            assert_eq!(size % ALIGN, 0);
+            let size = frame_size(len);
+            assert_eq!(size % 8, 0);
             assert!(size >= len + HEADER_LEN);
             assert!(size - len <= 23, "len {len}: framing {}", size - len);
         }
     }
 
     #[test]
-    fn encode_decode_round_trip() {
-        for (seq, len) in [(0, 0), (1, 5), (u64::MAX, LEN_MASK), (12345, 1 << 30)] {
-            let [w0, w1] = encode(seq, len);
-            assert_eq!(decode(w0, w1), Some(Frame { seq, len }));
+    fn markers_round_trip_and_differ_by_position_seq_and_kind() {
+        let key = 0x1234_5678_9abc_def0;
+        for (x, seq) in [(0u64, 0u64), (8, 1), (1 << 40, SEQ_LIMIT - 1)] {
+            for kind in [Kind::Record, Kind::Pending, Kind::Skip, Kind::Dead] {
+                let m = marker(key, x, seq, kind);
+                assert_eq!(unmark(key, x, m), Some((seq, kind)));
+                assert_ne!(unmark(key, x + 8, m), Some((seq, kind)));
+                // One flipped bit never gives another valid marker of this
+                // position and seq.
+                for bit in 0..64 {
+                    let got = unmark(key, x, m ^ 1 << bit);
+                    assert!(got.is_none_or(|(s, _)| s != seq), "bit {bit} of {kind:?}");
+                }
+            }
         }
-    }
-
-    #[test]
-    fn zeroed_and_damaged_headers_are_rejected() {
-        assert_eq!(decode(0, 0), None);
-        let [w0, w1] = encode(7, 100);
-        assert_eq!(decode(w0 ^ 1, w1), None, "seq changed");
-        assert_eq!(decode(w0, w1 ^ 4), None, "len changed");
-        assert_eq!(decode(w0, w1 ^ (1 << 50)), None, "check changed");
+        assert_eq!(len_of(7, word1(7, 100)), Some(100));
+        assert_eq!(len_of(8, word1(7, 100)), None, "the check binds the length to the seq");
+        assert_eq!(len_of(7, word1(7, 100) ^ 4), None);
     }
 }

@@ -1,32 +1,34 @@
 //! Reading a ring's region from plain bytes: a crash dump, a copy made by
-//! [`Ring::region_image`](crate::Ring::region_image), later a memory-mapped
-//! ring file left behind by a crashed process.
+//! [`Ring::region_image`](crate::Ring::region_image), later a mapped ring
+//! file left behind by a crashed process.
 //!
 //! The parser trusts nothing: any byte string gives either an error or the
-//! records that are provably whole (header check passes, seqs consecutive,
-//! inside `[tail, head)`).
+//! records that are provably whole (their marker says committed for exactly
+//! that position and seq, their length check passes, they lie between the
+//! tail and the claim).
 
 use std::fmt;
 
-use crate::frame::HEADER_LEN;
-use crate::region::{offsets, HEADER_SIZE, MAGIC, VERSION};
-use crate::shared::{pos_of, CLOSED};
-use crate::snapshot::frame_at;
+use crate::frame::{frame_size, len_of, unmark, Kind, HEADER_LEN};
+use crate::layout::{offsets, slack, CLOSED, HEADER_SIZE, MAGIC, VERSION};
+use crate::pos::Geometry;
 
 /// What a region image holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Dump {
-    /// Data capacity of the ring, in bytes.
+    /// Retention capacity of the ring, in bytes.
     pub capacity: u64,
     /// True when the ring had been closed.
     pub closed: bool,
     /// Seq the next record would have had.
     pub next_seq: u64,
-    /// The whole records, oldest first: (seq, bytes).
+    /// The whole records, oldest first: (seq, bytes). Records still being
+    /// written when the image was taken are left out.
     pub records: Vec<(u64, Vec<u8>)>,
-    /// True when the walk from tail to head stopped at a record that was not
-    /// whole (a torn write, or damage); `records` holds those before it.
+    /// True when the walk from the tail stopped before the claim at a frame
+    /// that is not whole (a header never written, or damage); `records`
+    /// holds those before it.
     pub damaged: bool,
 }
 
@@ -34,7 +36,7 @@ pub struct Dump {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ImageError {
-    /// Shorter than the header, or not header + capacity bytes long.
+    /// Shorter than the header, or not header + data bytes long.
     Length,
     /// The first word is not the ringlog magic.
     Magic,
@@ -65,6 +67,13 @@ fn u32_at(bytes: &[u8], off: usize) -> u32 {
     u32::from_ne_bytes(bytes[off..off + 4].try_into().expect("4 bytes"))
 }
 
+/// A (position, seq) pair as the header stores it: a native-endian u128,
+/// the position in its low half.
+fn pair_at(bytes: &[u8], off: usize) -> (u64, u64) {
+    let v = u128::from_ne_bytes(bytes[off..off + 16].try_into().expect("16 bytes"));
+    (v as u64, (v >> 64) as u64)
+}
+
 /// Parses a region image.
 ///
 /// # Errors
@@ -90,42 +99,73 @@ pub fn parse(bytes: &[u8]) -> Result<Dump, ImageError> {
     if !capacity.is_power_of_two() || !(64..=crate::ring::MAX_CAPACITY).contains(&capacity) {
         return Err(ImageError::Header("capacity"));
     }
-    if (bytes.len() - HEADER_SIZE) as u64 != capacity {
+    let data = u64_at(bytes, offsets::DATA_SIZE);
+    if data != capacity + slack(capacity) {
+        return Err(ImageError::Header("data size"));
+    }
+    if (bytes.len() - HEADER_SIZE) as u64 != data {
         return Err(ImageError::Length);
     }
     let max_record = u64_at(bytes, offsets::MAX_RECORD);
     if max_record != capacity / 4 {
         return Err(ImageError::Header("max_record"));
     }
-    let reserve = u64_at(bytes, offsets::RESERVE);
-    let head = pos_of(u64_at(bytes, offsets::HEAD));
-    let tail = u64_at(bytes, offsets::TAIL);
-    if tail % 8 != 0 || tail > head || head > pos_of(reserve) || head - tail > capacity {
+    let key = u64_at(bytes, offsets::KEY);
+    let g = Geometry::new(capacity, data);
+    let (claim_word, next_seq) = pair_at(bytes, offsets::CLAIM);
+    let (tail, tail_seq) = pair_at(bytes, offsets::TAIL);
+    let claim = claim_word & !7;
+    let positions_ok = tail % 8 == 0
+        && g.off(tail) < data
+        && g.off(claim) < data
+        && tail <= claim
+        && g.dist(claim, tail) <= data
+        && tail_seq <= next_seq;
+    if !positions_ok {
         return Err(ImageError::Header("positions"));
     }
-    let next_seq = u64_at(bytes, offsets::NEXT_SEQ);
-
-    // Unroll [tail, head) of the data area into a linear buffer.
-    let data = &bytes[HEADER_SIZE..];
-    let n = (head - tail) as usize;
-    let start = (tail % capacity) as usize;
-    let first = n.min(capacity as usize - start);
-    let mut raw = Vec::with_capacity(n);
-    raw.extend_from_slice(&data[start..start + first]);
-    raw.extend_from_slice(&data[..n - first]);
-
+    let word = |x: u64| u64_at(bytes, HEADER_SIZE + g.off(x) as usize);
+    let area = &bytes[HEADER_SIZE..];
     let mut records = Vec::new();
-    let mut at = 0usize;
-    // The seq each next record must carry: consecutive from the first.
-    let mut expect: Option<u64> = None;
-    while let Some(f) = frame_at(&raw, at, max_record) {
-        if !records.is_empty() && expect != Some(f.seq) {
+    let (mut x, mut s) = (tail, tail_seq);
+    let mut damaged = false;
+    while x < claim {
+        let Some((seq, kind)) = unmark(key, x, word(x)) else {
+            damaged = true;
+            break;
+        };
+        let Some(len) = len_of(seq, word(g.advance(x, 8))).filter(|_| seq == s && seq < next_seq) else {
+            damaged = true;
+            break;
+        };
+        let size = match kind {
+            Kind::Skip => len,
+            _ => frame_size(len),
+        };
+        let bad_size = match kind {
+            Kind::Skip => size < HEADER_LEN || size % 8 != 0,
+            _ => len > max_record,
+        };
+        if bad_size || size > g.dist(claim, x) {
+            damaged = true;
             break;
         }
-        let payload = at + HEADER_LEN as usize;
-        records.push((f.seq, raw[payload..payload + f.len as usize].to_vec()));
-        expect = f.seq.checked_add(1);
-        at += f.size() as usize;
+        if kind == Kind::Record {
+            let mut payload = vec![0u8; len as usize];
+            let start = g.off(g.advance(x, HEADER_LEN)) as usize;
+            let first = payload.len().min(data as usize - start);
+            payload[..first].copy_from_slice(&area[start..start + first]);
+            let rest = payload.len() - first;
+            payload[first..].copy_from_slice(&area[..rest]);
+            // Retained: the frame starts within the newest `capacity` bytes.
+            if x >= g.back(claim, capacity) {
+                records.push((seq, payload));
+            }
+        }
+        x = g.advance(x, size);
+        if kind != Kind::Skip {
+            s += 1;
+        }
     }
-    Ok(Dump { capacity, closed: reserve & CLOSED != 0, next_seq, records, damaged: at != raw.len() })
+    Ok(Dump { capacity, closed: claim_word & CLOSED != 0, next_seq, records, damaged })
 }

@@ -8,24 +8,37 @@
 //!   bytes given, whole. Records of concurrent writers never interleave and
 //!   are never torn. Records are numbered 0, 1, 2, ... (their *seq*), in the
 //!   order readers see them. A record is visible to every reader when the
-//!   write returns. Empty records are valid.
+//!   write returns and every record before it is committed. Empty records
+//!   are valid.
 //! * **Overwrite.** The ring keeps the newest records that fit in its
 //!   capacity (framing included: 16 bytes of header plus padding to 8, at
 //!   most 23 bytes per record) and evicts the oldest whole records.
-//! * **Writers never wait for readers.** A write costs the same with no
-//!   reader or a hundred, allocates nothing and makes no system call unless
-//!   a reader or flush is asleep and must be woken.
+//! * **Writers never wait, for readers or for each other.** One 16-byte
+//!   compare-and-swap gives a record its place and its seq; each record is
+//!   committed on its own. A write allocates nothing and makes no system
+//!   call unless a reader or flush sleeps and must be woken (one call,
+//!   however many sleep). A writer preempted, stopped or interrupted in the
+//!   middle of its record holds up no other writer: if the ring laps it,
+//!   the others write around its bytes until it is done. Only a ring too
+//!   small for its writers refuses a write ([`Error::Busy`], after at most
+//!   [`BUSY_WAIT`]). `write`, `writev`, `snapshot_into` and `dump_fd` are
+//!   async-signal-safe: a signal handler may call them whatever its thread
+//!   was doing, also in the middle of a write.
 //! * **Readers** ([`Reader`]) start at the oldest retained record, at the
 //!   newest, or at a seq, and each goes at its own pace. One that falls
 //!   behind is *lapped*: its next record carries `lost`, the number of
 //!   records it missed, and reading resumes at the oldest retained record.
 //!   Records read plus `lost` reported always equal the records written.
+//!   A record still being written holds readers up at that point (records
+//!   come in seq order), never writers.
 //! * **Flush, close, snapshot.** [`Ring::flush`] waits until the readers
 //!   have caught up with what was written before it; [`Ring::close`] ends
 //!   every stream after the readers drain the ring; [`Ring::snapshot`]
 //!   copies what the ring holds. Dropping the last [`Ring`] closes it.
+//! * **Fork.** In the child of a `fork`, every operation on a ring or
+//!   reader made before it returns [`Error::Forked`] at once.
 //! * **One region.** The state lives in one pointer-free memory region (a
-//!   header and the data), so that it can later be placed in a file;
+//!   header and the data), so that it can be placed in a file;
 //!   [`image::parse`] reads such a region back.
 //!
 //! # Example
@@ -36,7 +49,7 @@
 //! use ringbuf_core::{Ring, Start};
 //!
 //! let ring = Ring::new(1 << 20)?;
-//! let mut tail = ring.reader(Start::Newest);
+//! let mut tail = ring.reader(Start::Newest)?;
 //!
 //! let writer = {
 //!     let ring = ring.clone();
@@ -54,7 +67,7 @@
 //!     assert_eq!(rec.lost, 0);
 //!     assert_eq!(rec.data, format!("request {i} served\n").into_bytes());
 //! }
-//! ring.close();
+//! ring.close()?;
 //! assert!(tail.next().is_none()); // end of the closed ring
 //! # Ok::<(), ringbuf_core::Error>(())
 //! ```
@@ -64,22 +77,37 @@
 //! `--cfg loom` swaps every atomic and lock for loom's (see `tests/loom.rs`);
 //! `--cfg ringlog_checked` copies payloads word by word through atomics so
 //! that ThreadSanitizer and Miri see no data race (see `region`).
+//!
+//! # Platforms
+//!
+//! Linux on x86-64 and AArch64 is what is built and tested. A ring needs a
+//! lock-free 16-byte compare-and-swap (`cmpxchg16b`, `casp`); without one,
+//! [`Ring::new`] refuses. Readers sleep on a futex on Linux; elsewhere they
+//! re-check every millisecond instead.
 
+// Lower modules first: each depends only on those above it (sync, layout,
+// pos, region, frame, pins), then the paths built on them.
+mod sync;
+mod futex;
+mod layout;
+mod pos;
+mod region;
 mod error;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 pub mod fork;
+mod registry;
+mod shared;
 mod frame;
+mod pins;
+mod write;
+mod wake;
+mod flush;
+mod reader;
+mod snapshot;
 pub mod image;
 mod line;
-mod reader;
-mod region;
-mod registry;
 mod ring;
-mod shared;
-mod snapshot;
-mod sync;
-mod write;
 
 pub use error::Error;
 
@@ -93,6 +121,7 @@ macro_rules! fault_point {
 pub(crate) use fault_point;
 pub use reader::{Reader, Record, RecordInfo, Start};
 pub use ring::{Flush, Ring, Stats, MAX_CAPACITY, MIN_CAPACITY};
+pub use write::BUSY_WAIT;
 
 /// Bytes of framing per record: a 16-byte header, then padding of the
 /// payload to a multiple of 8.

@@ -1,13 +1,28 @@
 //! Readers: independent cursors that never hold writers back.
+//!
+//! A reader walks frames in position order. At each position it knows the
+//! seq the frame must carry, so it compares the frame's marker with exact
+//! values (`frame`): a committed record is returned, skip and dead frames
+//! are passed, anything else (pending, or not written yet) means "wait
+//! here". Everything read is validated afterwards (`Shared::valid`): if the
+//! tail passed the frame meanwhile, or the frame fell out of the retained
+//! capacity, the copy is thrown away and the reader goes on from the oldest
+//! retained record; the seqs it finds there tell how many it lost.
 
 use std::io;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::frame::{self, Frame, HEADER_LEN};
+use crate::frame::{frame_size, Frame};
+use crate::layout::pos_of;
 use crate::registry::Slot;
-use crate::shared::{pos_of, Peek, Shared};
+use crate::shared::Shared;
 use crate::sync::{Arc, Deadline, Ordering, Spin};
+
+/// The longest a reader sleeps at a record still being written before it
+/// checks whether the ring lapped it (flushes likewise, `flush`): stalled
+/// writers' claims can evict records without any commit to wake anyone.
+pub(crate) const RECHECK: Duration = Duration::from_millis(10);
 
 /// Where a new reader starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +68,8 @@ pub struct RecordInfo {
 /// says how many it lost (`lost`), and reading goes on from the oldest
 /// retained record. For a reader that started at seq `s`, the records read
 /// plus the `lost` reported always add up to every record written since `s`.
+/// A record still being written holds the reader up at that point (records
+/// come in seq order); the reader sleeps until its writer commits it.
 ///
 /// Reading blocks ([`Iterator::next`], [`io::Read`]), waits up to a timeout
 /// ([`Reader::next_timeout`]) or only polls ([`Reader::try_next`]); waiting
@@ -64,9 +81,13 @@ pub struct RecordInfo {
 /// between threads.
 pub struct Reader {
     shared: Arc<Shared>,
-    slot: Arc<Slot>,
-    /// Position of the next record to look at (a record boundary).
+    /// `None` for a reader made in the child of a fork (it refuses to read
+    /// and must not touch the registry's lock).
+    slot: Option<Arc<Slot>>,
+    /// Position of the next frame to look at (a frame boundary).
     pos: u64,
+    /// The seq of the frame group at `pos`.
+    next: u64,
     /// Seq of the next record owed to the user. Records before it are
     /// skipped silently (a `Start::Seq` in the future); a record after it
     /// means the ones between were lost.
@@ -77,162 +98,182 @@ pub struct Reader {
     lost_total: u64,
     /// Bytes of the record at `pos` already returned by the byte stream.
     stream_off: u64,
-    /// The `want` last published to `slot` (for flush).
+    /// What was last published to `slot` (for flush): the seq before which
+    /// this reader owes nothing, `max(next, want)`.
     published: u64,
-    /// `head` as last read: records below it are committed, so the reader
-    /// reads `head` (a line every commit changes) only when it gets there.
-    head_seen: u64,
-}
-
-impl Shared {
-    /// Position and seq for a reader that wants only records written after
-    /// now. Reads `head` (Acquire) before `next_seq`: the commit that set
-    /// `head` stored `next_seq` first, so `seq` is at least the seq of the
-    /// record at `pos`; records in between are skipped by `want`.
-    fn newest(&self) -> (u64, u64) {
-        let pos = self.head();
-        let seq = self.region.header().next_seq.load(Ordering::Acquire);
-        (pos, seq)
-    }
-
-    /// Position and seq of the oldest retained record.
-    fn oldest(&self) -> (u64, u64) {
-        loop {
-            let head = self.head();
-            let tail = self.tail();
-            if tail < head {
-                if let Peek::Record(f) = self.peek(tail) {
-                    return (tail, f.seq);
-                }
-                continue; // evicted while we looked: again
-            }
-            // Nothing retained when `head` was read. `next_seq` must be read
-            // against an unchanged `head`: commits in between would make it
-            // run ahead of the records at `head` (a reader would then skip
-            // them unseen).
-            let next = self.region.header().next_seq.load(Ordering::Acquire);
-            if self.head() != head {
-                continue;
-            }
-            // With `head` unchanged, `next` is the seq of the record at
-            // `head` or one more: a commit may sit between its `next_seq`
-            // store and its `head` RMW. Then record `next - 1` is at `head`,
-            // its header already written (the Acquire above made it
-            // visible), and it belongs to this reader. Bytes left at `head`
-            // by older records carry older seqs.
-            if next > 0 {
-                let w0 = self.region.word(head).load(Ordering::Relaxed);
-                let w1 = self.region.word(head + 8).load(Ordering::Relaxed);
-                if !self.valid_after(head) {
-                    continue;
-                }
-                if frame::decode(w0, w1).is_some_and(|f| f.seq == next - 1) {
-                    return (head, next - 1);
-                }
-            }
-            return (head, next);
-        }
-    }
 }
 
 impl Reader {
-    pub(crate) fn new(shared: Arc<Shared>, start: Start) -> Reader {
-        let (pos, want) = match start {
-            Start::Oldest => shared.oldest(),
-            Start::Newest => shared.newest(),
+    pub(crate) fn new(shared: Arc<Shared>, start: Start) -> Result<Reader, Error> {
+        shared.check_fork()?;
+        let (pos, next, want) = match start {
+            Start::Oldest => {
+                let o = shared.oldest();
+                (o.pos, o.seq, o.seq)
+            }
+            Start::Newest => {
+                let c = shared.claim_word();
+                (pos_of(c), c.seq, c.seq)
+            }
             Start::Seq(n) => {
-                let (head, next) = shared.newest();
-                if n >= next {
-                    (head, n)
+                let c = shared.claim_word();
+                if n >= c.seq {
+                    (pos_of(c), c.seq, n)
                 } else {
-                    // Walk from the oldest retained record; if `n` is gone,
-                    // the first record found reports the gap as lost.
-                    (shared.tail(), n)
+                    // From the oldest retained record; if `n` is gone, the
+                    // first record found reports the gap as lost.
+                    let o = shared.oldest();
+                    (o.pos, o.seq, n)
                 }
             }
         };
-        // In the child of a fork the registry's lock may be held by a thread
-        // that is gone: do not touch it (the reader refuses to read anyway).
-        let slot = if shared.forked() { Slot::detached(want) } else { shared.registry.add(want) };
-        Reader { shared, slot, pos, want, lost_pending: 0, lost_total: 0, stream_off: 0, published: want, head_seen: 0 }
+        let slot = shared.registry.add(want);
+        shared.header().readers.fetch_add(1, Ordering::Relaxed);
+        Ok(Reader {
+            shared,
+            slot: Some(slot),
+            pos,
+            next,
+            want,
+            lost_pending: 0,
+            lost_total: 0,
+            stream_off: 0,
+            published: want,
+        })
     }
 
     /// Finds the next record owed to the user, waiting until `deadline`.
-    /// The record stays at `self.pos` until `deliver`.
-    fn locate(&mut self, deadline: Deadline) -> Result<Frame, Error> {
-        if self.shared.forked() {
-            return Err(Error::Forked);
-        }
+    /// The record stays at `self.pos` until `deliver`; returns its length.
+    fn locate(&mut self, deadline: Deadline) -> Result<u64, Error> {
+        self.shared.check_fork()?;
         let mut spin = Spin::for_reader();
         loop {
-            if self.pos >= self.head_seen {
-                self.head_seen = self.shared.head();
-            }
-            if self.pos >= self.head_seen {
-                if self.shared.finished_at(self.pos) {
-                    return Err(self.shared.end_error());
+            let f = self.shared.frame(self.pos, self.next);
+            match f {
+                Frame::Record { len } if self.next >= self.want => {
+                    // Still retained? (The payload is validated again once
+                    // copied, `copy_payload`.) A loss, a BufSmall answer,
+                    // are only reported for a record that is there.
+                    if !self.shared.valid(self.pos) {
+                        self.evicted(f);
+                        continue;
+                    }
+                    if self.next > self.want {
+                        self.lost_pending += self.next - self.want;
+                        self.lost_total += self.next - self.want;
+                        self.want = self.next;
+                    }
+                    return Ok(len);
                 }
-                if deadline == Deadline::Never || !deadline.expired() {
+                // A record before the requested start, a skip, a dead
+                // record: pass it, once its header is known to be whole.
+                Frame::Record { .. } | Frame::Skip { .. } | Frame::Dead { .. } => {
+                    if self.shared.valid(self.pos) {
+                        self.pass(f);
+                    } else {
+                        self.evicted(f);
+                    }
+                }
+                Frame::Pending { .. } | Frame::Unwritten => {
+                    if !self.shared.valid(self.pos) && self.evicted(f) {
+                        continue;
+                    }
+                    if self.shared.finished_at(self.pos) {
+                        return Err(Error::Closed);
+                    }
+                    if deadline.expired() {
+                        return Err(Error::Timeout);
+                    }
                     if spin.spin() {
                         continue;
                     }
-                    let pos = self.pos;
-                    let shared = &*self.shared;
-                    if shared.sleep_on_head(deadline, |word| pos_of(word) <= pos && !shared.finished_at(pos)) {
-                        continue;
-                    }
-                }
-                return Err(Error::Timeout);
-            }
-            match self.shared.peek(self.pos) {
-                Peek::Lapped => self.lapped(),
-                Peek::Record(f) if f.seq < self.want => {
-                    self.pos += f.size(); // before the requested start
-                }
-                Peek::Record(f) => {
-                    if f.seq > self.want {
-                        self.lost_pending += f.seq - self.want;
-                        self.lost_total += f.seq - self.want;
-                        self.want = f.seq;
-                    }
-                    return Ok(f);
+                    let (x, s, shared) = (self.pos, self.next, &*self.shared);
+                    // A writer holds the frame (claimed, not committed): its
+                    // commit wakes us, but so must the ring lapping it, which
+                    // a claim can do without any commit (the writers
+                    // stalled). Re-check at least every RECHECK then.
+                    let claimed = pos_of(shared.claim_word()) > x;
+                    let until = if claimed { deadline.at_most(RECHECK) } else { deadline };
+                    shared.sleep(until, || {
+                        !shared.unready(x, s)
+                            || shared.header().tail.load(Ordering::Acquire).pos > x
+                            || shared.finished_at(x)
+                    });
                 }
             }
         }
     }
 
-    /// The record at `pos` was evicted under us: go on from the oldest one.
-    /// The seq found there tells how many were lost (`locate`).
-    fn lapped(&mut self) {
-        self.pos = self.shared.tail();
-        self.stream_off = 0;
+    /// Moves past frame `f` at `pos`. Past a dead record (its loss is
+    /// reported with the next record), flushes learn that this reader owes
+    /// nothing before it: a dead record at the end must not hold them up.
+    fn pass(&mut self, f: Frame) {
+        if let Some(size) = f.size() {
+            self.pos = self.shared.geo.advance(self.pos, size);
+            self.next = f.next_seq(self.next);
+            self.stream_off = 0;
+            if matches!(f, Frame::Dead { .. }) {
+                self.publish();
+            }
+        }
     }
 
-    /// Hands the record at `pos` to the user: moves past it.
-    fn deliver(&mut self, f: Frame) -> u64 {
-        self.pos += f.size();
-        self.want = f.seq + 1;
+    /// The frame at `pos` (read as `f`) was evicted, or fell out of the
+    /// retained capacity: go on from the oldest retained record (its seq
+    /// tells what was lost, `locate`). When the oldest cannot be found past
+    /// `pos` (a writer between here and the retention boundary has not
+    /// written its header yet), the frame is only out of the capacity, still
+    /// intact: pass it if its size is known. False when the reader did not
+    /// move (it waits for that writer).
+    fn evicted(&mut self, f: Frame) -> bool {
+        let o = self.shared.oldest();
+        if o.pos > self.pos {
+            self.pos = o.pos;
+            self.next = o.seq;
+            self.stream_off = 0;
+            self.publish();
+            return true;
+        }
+        if f.size().is_some() {
+            self.pass(f);
+            return true;
+        }
+        false
+    }
+
+    /// Hands the record at `pos` (of `len` bytes) to the user: moves past it.
+    fn deliver(&mut self, len: u64) -> u64 {
+        self.pos = self.shared.geo.advance(self.pos, frame_size(len));
+        self.want = self.next + 1;
+        self.next += 1;
         self.stream_off = 0;
         self.publish();
         std::mem::take(&mut self.lost_pending)
     }
 
     /// Tells flushes how far this reader has read.
+    /// Records before `max(next, want)` were read, skipped (before a
+    /// `Start::Seq`) or lost (reported or about to be).
     fn publish(&mut self) {
-        if self.published != self.want {
-            self.published = self.want;
-            self.slot.publish(self.want, &self.shared);
+        let past = self.next.max(self.want);
+        if self.published != past {
+            self.published = past;
+            if let Some(slot) = &self.slot {
+                if slot.publish(past) {
+                    self.shared.wake();
+                }
+            }
         }
     }
 
     /// Copies `[off, off + dst.len())` of the payload of the record at `pos`;
-    /// false (and the reader moved to `tail`) when it was evicted meanwhile.
-    fn copy_payload(&mut self, off: u64, dst: &mut [u8]) -> bool {
-        self.shared.region.read_bytes(self.pos + HEADER_LEN + off, dst);
-        if self.shared.valid_after(self.pos) {
+    /// false (and the reader moved on) when it was evicted meanwhile.
+    fn copy_payload(&mut self, len: u64, off: u64, dst: &mut [u8]) -> bool {
+        self.shared.read_payload(self.pos, off, dst);
+        if self.shared.valid(self.pos) {
             true
         } else {
-            self.lapped();
+            self.evicted(Frame::Record { len });
             false
         }
     }
@@ -247,19 +288,20 @@ impl Reader {
     /// * [`Error::BufSmall`] when `buf` is too short: it carries the length
     ///   needed, and the record stays next (with its `lost`);
     /// * [`Error::Timeout`] when no record came in time;
-    /// * [`Error::Closed`] at the end of a closed ring.
+    /// * [`Error::Closed`] at the end of a closed ring;
+    /// * [`Error::Forked`] in the child of a fork.
     pub fn next_into(&mut self, buf: &mut [u8], timeout: Option<Duration>) -> Result<RecordInfo, Error> {
         let deadline = Deadline::after(timeout);
         loop {
-            let f = self.locate(deadline)?;
-            let len = f.len as usize;
-            if len > buf.len() {
-                return Err(Error::BufSmall { len, seq: f.seq, lost: self.lost_pending });
+            let len = self.locate(deadline)?;
+            if len as usize > buf.len() {
+                return Err(Error::BufSmall { len: len as usize, seq: self.next, lost: self.lost_pending });
             }
-            if self.copy_payload(0, &mut buf[..len]) {
+            if self.copy_payload(len, 0, &mut buf[..len as usize]) {
                 crate::fault_point!(ReaderBeforeDeliver);
-                let lost = self.deliver(f);
-                return Ok(RecordInfo { len, seq: f.seq, lost });
+                let seq = self.next;
+                let lost = self.deliver(len);
+                return Ok(RecordInfo { len: len as usize, seq, lost });
             }
         }
     }
@@ -267,14 +309,25 @@ impl Reader {
     fn next_record(&mut self, deadline: Deadline) -> Result<Record, Error> {
         let mut data = Vec::new();
         loop {
-            let f = self.locate(deadline)?;
-            data.resize(f.len as usize, 0);
-            if self.copy_payload(0, &mut data) {
+            let len = self.locate(deadline)?;
+            data.resize(len as usize, 0);
+            if self.copy_payload(len, 0, &mut data) {
                 crate::fault_point!(ReaderBeforeDeliver);
-                let lost = self.deliver(f);
-                return Ok(Record { seq: f.seq, lost, data });
+                let seq = self.next;
+                let lost = self.deliver(len);
+                return Ok(Record { seq, lost, data });
             }
         }
+    }
+
+    /// Waits for the next record, for as long as it takes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] at the end of a closed ring, [`Error::Forked`] in
+    /// the child of a fork.
+    pub fn next_blocking(&mut self) -> Result<Record, Error> {
+        self.next_record(Deadline::Never)
     }
 
     /// Waits up to `timeout` for the next record.
@@ -282,7 +335,7 @@ impl Reader {
     /// # Errors
     ///
     /// [`Error::Timeout`] when none came in time, [`Error::Closed`] at the
-    /// end of a closed ring.
+    /// end of a closed ring, [`Error::Forked`] in the child of a fork.
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Record, Error> {
         self.next_record(Deadline::after(Some(timeout)))
     }
@@ -292,7 +345,7 @@ impl Reader {
     /// # Errors
     ///
     /// [`Error::Timeout`] when there is none yet, [`Error::Closed`] at the
-    /// end of a closed ring.
+    /// end of a closed ring, [`Error::Forked`] in the child of a fork.
     pub fn try_next(&mut self) -> Result<Record, Error> {
         self.next_record(Deadline::poll())
     }
@@ -307,7 +360,8 @@ impl Reader {
     /// * [`Error::Lost`] once when records were overwritten before this
     ///   reader read them (also in the middle of a record); the next call
     ///   goes on from the start of the oldest retained record;
-    /// * [`Error::Timeout`], [`Error::Closed`] as for [`Reader::next_into`].
+    /// * [`Error::Timeout`], [`Error::Closed`], [`Error::Forked`] as for
+    ///   [`Reader::next_into`].
     pub fn read_timeout(&mut self, buf: &mut [u8], timeout: Option<Duration>) -> Result<usize, Error> {
         if buf.is_empty() {
             return Ok(0);
@@ -315,8 +369,8 @@ impl Reader {
         let mut deadline = Deadline::after(timeout);
         let mut n = 0;
         loop {
-            let f = match self.locate(deadline) {
-                Ok(f) => f,
+            let len = match self.locate(deadline) {
+                Ok(len) => len,
                 Err(e) if n == 0 => return Err(e),
                 Err(_) => return Ok(n),
             };
@@ -326,15 +380,15 @@ impl Reader {
                 }
                 return Err(Error::Lost { records: std::mem::take(&mut self.lost_pending) });
             }
-            let take = (f.len - self.stream_off).min((buf.len() - n) as u64) as usize;
+            let take = (len - self.stream_off).min((buf.len() - n) as u64) as usize;
             let off = self.stream_off;
-            if !self.copy_payload(off, &mut buf[n..n + take]) {
+            if !self.copy_payload(len, off, &mut buf[n..n + take]) {
                 continue; // `locate` finds the loss
             }
             n += take;
             self.stream_off += take as u64;
-            if self.stream_off == f.len {
-                self.deliver(f);
+            if self.stream_off == len {
+                self.deliver(len);
             }
             if n == buf.len() {
                 return Ok(n);
@@ -358,11 +412,15 @@ impl Reader {
 }
 
 impl Iterator for Reader {
-    type Item = Record;
+    type Item = Result<Record, Error>;
 
-    /// Blocks until the next record; `None` at the end of a closed ring.
-    fn next(&mut self) -> Option<Record> {
-        self.next_record(Deadline::Never).ok()
+    /// Blocks until the next record. `None` at the end of a closed ring;
+    /// any other error (a fork, say) is an `Err` item, never the end.
+    fn next(&mut self) -> Option<Result<Record, Error>> {
+        match self.next_record(Deadline::Never) {
+            Err(Error::Closed) => None,
+            other => Some(other),
+        }
     }
 }
 
@@ -381,8 +439,14 @@ impl io::Read for Reader {
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        if !self.shared.forked() {
-            self.shared.registry.remove(&self.slot, &self.shared);
+        if self.shared.forked() {
+            return; // the registry's lock may be held by a thread the child lacks
+        }
+        if let Some(slot) = self.slot.take() {
+            self.shared.header().readers.fetch_sub(1, Ordering::Relaxed);
+            if self.shared.registry.remove(&slot) {
+                self.shared.wake();
+            }
         }
     }
 }

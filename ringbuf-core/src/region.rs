@@ -1,124 +1,31 @@
-//! The ring's memory: one contiguous region with no pointers in it.
-//!
-//! ```text
-//! offset 0    Header (256 bytes, see `Header`)
-//! offset 256  data: `capacity` bytes (a power of two), records back to back,
-//!             addressed by position % capacity
-//! ```
-//!
-//! Every field is fixed-size and position-independent, and every record is
-//! self-describing (`frame`), so the same bytes can later live in a
-//! memory-mapped file and be read back by another process after a crash
-//! (`image::parse` reads such a copy).
-//!
-//! Positions are byte counts since the ring was created (u64, never wrap in
-//! practice). The header holds four of them:
-//! `tail <= head <= reserve` and `reserve - tail <= capacity`:
-//! * `tail`: start of the oldest record not evicted: bytes from `tail` up are
-//!   intact until `tail` moves;
-//! * `head`: end of the last committed record: everything before it is whole
-//!   and readable (low bits carry waiter flags, see `ring`);
-//! * `reserve`: end of the last reserved record: `[head, reserve)` is being
-//!   written (low bits carry the reservation lock and the closed flag);
-//! * `next_seq`: the seq the next committed record gets;
-//! * `evicted`: `tail` rounded down to a multiple of capacity / 64, a hint
-//!   that lets readers validate without touching the writers' cache lines.
+//! Owner of a region's memory: the header, the words and bytes of the data
+//! area, and the copies in and out of it.
 //!
 //! # Racing copies
 //!
-//! Writers overwrite bytes that a lapped reader may be copying at that very
-//! moment; the reader then finds `tail` moved past the record and throws the
-//! copy away (a seqlock). With plain `memcpy` on both sides such a race is,
-//! formally, a data race, although no torn value is ever used. Builds with
-//! `--cfg ringlog_checked` (and Miri and loom builds) copy word by word with
-//! relaxed atomics instead: slower, and free of data races in the language's
-//! model, which is what ThreadSanitizer and Miri check.
+//! A writer copies its payload into bytes that a lapped reader may be
+//! copying out at that very moment; the reader then finds the tail moved
+//! past the frame and throws the copy away (a seqlock, see `read`). With
+//! plain `memcpy` on both sides such a race is, formally, a data race,
+//! although no torn value is ever used. Builds with `--cfg ringlog_checked`
+//! (and Miri and loom builds) copy word by word with relaxed atomics
+//! instead: slower, and free of data races in the language's model, which
+//! is what ThreadSanitizer and Miri check.
 
 use crate::error::Error;
-use crate::frame::ALIGN;
-use crate::sync::{fence, AtomicU64, Ordering};
-
-/// "RINGLOG\0" in the region's first word.
-pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"RINGLOG\0");
-/// Version of this layout.
-pub(crate) const VERSION: u32 = 1;
-/// Bytes in front of the data area.
-pub(crate) const HEADER_SIZE: usize = 256;
+use crate::layout::Header;
+#[cfg(not(loom))]
+use crate::layout::HEADER_SIZE;
+use crate::sync::{AtomicU64, Ordering};
 
 /// Alignment of the region (and so of the data area).
 #[cfg(not(loom))]
 const CACHE_LINE: usize = 64;
 
-/// Whether payload copies go word by word through atomics (see module doc).
+/// Whether payload copies go word by word through atomics (module doc).
 pub(crate) const CHECKED_COPY: bool = cfg!(any(loom, miri, ringlog_checked));
 
-/// The region header. Line 0 is written once before the ring is shared;
-/// lines 1 and 2 are the moving positions, one cache line per writer phase.
-#[repr(C, align(64))]
-pub(crate) struct Header {
-    pub(crate) magic: u64,
-    pub(crate) version: u32,
-    pub(crate) header_size: u32,
-    pub(crate) capacity: u64,
-    pub(crate) max_record: u64,
-    _pad0: [u64; 4],
-    /// Reservation phase (writers, under the reservation lock).
-    pub(crate) reserve: AtomicU64,
-    pub(crate) tail: AtomicU64,
-    _pad1: [u64; 6],
-    /// Commit phase (the writer whose turn it is).
-    pub(crate) head: AtomicU64,
-    pub(crate) next_seq: AtomicU64,
-    _pad2: [u64; 6],
-    /// `tail` rounded down to a granule, moved only when `tail` crosses
-    /// one: a line readers check for every record without pulling the
-    /// writers' hot lines (`Shared::valid_after`).
-    pub(crate) evicted: AtomicU64,
-    _pad3: [u64; 7],
-}
-
-#[cfg(not(loom))]
-const _: () = assert!(std::mem::size_of::<Header>() == HEADER_SIZE);
-
-/// Field offsets in the region, for readers of a copied image.
-pub(crate) mod offsets {
-    pub(crate) const MAGIC: usize = 0;
-    pub(crate) const VERSION: usize = 8;
-    pub(crate) const HEADER_SIZE: usize = 12;
-    pub(crate) const CAPACITY: usize = 16;
-    pub(crate) const MAX_RECORD: usize = 24;
-    pub(crate) const RESERVE: usize = 64;
-    pub(crate) const TAIL: usize = 72;
-    pub(crate) const HEAD: usize = 128;
-    pub(crate) const NEXT_SEQ: usize = 136;
-    /// `tail` rounded down to a granule (a hint for live readers; a copied
-    /// image does not need it).
-    #[allow(dead_code)]
-    pub(crate) const EVICTED: usize = 192;
-}
-
-impl Header {
-    fn new(capacity: u64, max_record: u64) -> Header {
-        Header {
-            magic: MAGIC,
-            version: VERSION,
-            header_size: HEADER_SIZE as u32,
-            capacity,
-            max_record,
-            _pad0: [0; 4],
-            reserve: AtomicU64::new(0),
-            tail: AtomicU64::new(0),
-            _pad1: [0; 6],
-            head: AtomicU64::new(0),
-            next_seq: AtomicU64::new(0),
-            _pad2: [0; 6],
-            evicted: AtomicU64::new(0),
-            _pad3: [0; 7],
-        }
-    }
-}
-
-/// Owner of the region's memory.
+/// A region on the heap.
 pub(crate) struct Region {
     /// The allocation, as the allocator returned it.
     #[cfg(not(loom))]
@@ -129,10 +36,13 @@ pub(crate) struct Region {
     #[cfg(not(loom))]
     layout: std::alloc::Layout,
     #[cfg(loom)]
-    header: Header,
+    header: Box<Header>,
     #[cfg(loom)]
     words: Box<[AtomicU64]>,
-    mask: u64,
+    /// loom's model of the futex on `Header::wake`.
+    #[cfg(loom)]
+    pub(crate) waiters: crate::futex::Waiters,
+    data: u64,
 }
 
 // SAFETY: the region is plain memory owned by `Region`; all shared access to
@@ -145,16 +55,18 @@ unsafe impl Send for Region {}
 unsafe impl Sync for Region {}
 
 impl Region {
-    /// Allocates a zeroed region for `capacity` data bytes (a power of two,
-    /// a multiple of 8). Reports NoMemory instead of aborting.
-    pub(crate) fn new(capacity: u64, max_record: u64) -> Result<Region, Error> {
-        debug_assert!(capacity.is_power_of_two() && capacity >= 2 * ALIGN);
+    /// Allocates a zeroed region whose header is `header` and whose data
+    /// area has `header.data_size` bytes. Reports NoMemory instead of
+    /// aborting.
+    pub(crate) fn new(header: Header) -> Result<Region, Error> {
+        let data = header.data_size;
+        debug_assert!(data % 8 == 0);
         #[cfg(not(loom))]
         {
             // Over-allocate by one cache line and align by hand: an alignment
             // of 16 lets the allocator use calloc, whose fresh pages are zero
             // already (a large ring costs no memset at creation).
-            let size = usize::try_from(capacity)
+            let size = usize::try_from(data)
                 .ok()
                 .and_then(|c| c.checked_add(HEADER_SIZE + CACHE_LINE))
                 .ok_or(Error::NoMemory)?;
@@ -163,17 +75,17 @@ impl Region {
             let raw = std::ptr::NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) }).ok_or(Error::NoMemory)?;
             let skip = raw.as_ptr().align_offset(CACHE_LINE);
             // SAFETY: `skip < CACHE_LINE`, so `base` and the HEADER_SIZE +
-            // capacity bytes after it stay inside the allocation.
+            // data bytes after it stay inside the allocation.
             let base = unsafe { raw.add(skip) };
             // SAFETY: `base` is valid for HEADER_SIZE bytes, 64-aligned like
             // `Header`, and not yet shared.
-            unsafe { base.cast::<Header>().as_ptr().write(Header::new(capacity, max_record)) };
-            Ok(Region { raw, base, layout, mask: capacity - 1 })
+            unsafe { base.cast::<Header>().as_ptr().write(header) };
+            Ok(Region { raw, base, layout, data })
         }
         #[cfg(loom)]
         {
-            let words = (0..capacity / ALIGN).map(|_| AtomicU64::new(0)).collect();
-            Ok(Region { header: Header::new(capacity, max_record), words, mask: capacity - 1 })
+            let words = (0..data / 8).map(|_| AtomicU64::new(0)).collect();
+            Ok(Region { header: Box::new(header), words, waiters: crate::futex::Waiters::new(), data })
         }
     }
 
@@ -188,78 +100,81 @@ impl Region {
         return &self.header;
     }
 
-    /// Data capacity in bytes.
-    #[inline]
-    pub(crate) fn capacity(&self) -> u64 {
-        self.mask + 1
-    }
-
     #[cfg(not(loom))]
     #[inline]
-    fn data(&self) -> *mut u8 {
-        // SAFETY: the allocation is HEADER_SIZE + capacity bytes long.
+    fn data_ptr(&self) -> *mut u8 {
+        // SAFETY: the allocation is HEADER_SIZE + data bytes long.
         unsafe { self.base.as_ptr().add(HEADER_SIZE) }
     }
 
-    /// The 8-byte word at `pos` (a multiple of 8; taken modulo capacity).
+    /// The 8-byte word at data offset `off` (a multiple of 8, below the
+    /// data size).
     #[inline]
-    pub(crate) fn word(&self, pos: u64) -> &AtomicU64 {
-        debug_assert_eq!(pos % ALIGN, 0);
-        let off = (pos & self.mask) as usize;
+    pub(crate) fn word(&self, off: u64) -> &AtomicU64 {
+        debug_assert!(off % 8 == 0 && off < self.data);
         #[cfg(not(loom))]
-        // SAFETY: `off` is 8-aligned and below capacity, so the word lies in
-        // the data area, which is 64-aligned; AtomicU64 has u64's layout and
-        // every access to region words goes through atomics or the racing
-        // copies described in the module doc.
-        return unsafe { AtomicU64::from_ptr(self.data().add(off).cast::<u64>()) };
+        // SAFETY: `off` is 8-aligned and inside the data area, which is
+        // 64-aligned; AtomicU64 has u64's layout and every access to region
+        // words goes through atomics or the racing copies of the module doc.
+        return unsafe { AtomicU64::from_ptr(self.data_ptr().add(off as usize).cast::<u64>()) };
         #[cfg(loom)]
-        return &self.words[off / ALIGN as usize];
+        return &self.words[(off / 8) as usize];
     }
 
-    /// Copies `src` into the ring at `pos` (a multiple of 8), wrapping at the
-    /// end of the data area. The caller owns `[pos, pos + len)`: it reserved
-    /// those bytes and evicted whatever they held before.
-    pub(crate) fn write_bytes(&self, pos: u64, src: &[u8]) {
-        debug_assert_eq!(pos % ALIGN, 0);
-        debug_assert!(src.len() as u64 <= self.capacity());
+    /// Copies `src` into the data area from offset `off` (any alignment),
+    /// wrapping at its end. The caller owns those bytes (it claimed them,
+    /// and every 8-byte word they touch lies within its frame).
+    #[cfg_attr(loom, allow(clippy::needless_return))]
+    pub(crate) fn write_bytes(&self, off: u64, src: &[u8]) {
+        debug_assert!(off < self.data && src.len() as u64 <= self.data);
         if CHECKED_COPY {
-            for (i, chunk) in src.chunks(ALIGN as usize).enumerate() {
-                let mut word = [0u8; 8];
-                word[..chunk.len()].copy_from_slice(chunk);
-                self.word(pos + (i as u64) * ALIGN).store(u64::from_ne_bytes(word), Ordering::Relaxed);
+            let mut done = 0usize;
+            while done < src.len() {
+                let at = (off + done as u64) % self.data;
+                let word_at = at & !7;
+                let skip = (at - word_at) as usize;
+                let n = (8 - skip).min(src.len() - done);
+                let word = self.word(word_at);
+                // A partial word keeps its other bytes (ours too: earlier
+                // parts of the same record).
+                let mut bytes = if n == 8 { [0u8; 8] } else { word.load(Ordering::Relaxed).to_ne_bytes() };
+                bytes[skip..skip + n].copy_from_slice(&src[done..done + n]);
+                word.store(u64::from_ne_bytes(bytes), Ordering::Relaxed);
+                done += n;
             }
             return;
         }
         #[cfg(not(loom))]
         {
-            let off = (pos & self.mask) as usize;
-            let first = src.len().min(self.capacity() as usize - off);
-            // SAFETY: `off + first <= capacity` and the rest goes to the
-            // start of the data area, so both copies stay inside it; `src` is
-            // a different allocation. Readers may be copying these bytes at
-            // the same time; they discard what they copied (module doc).
+            let off = off as usize;
+            let first = src.len().min(self.data as usize - off);
+            // SAFETY: `off + first <= data` and the rest goes to the start of
+            // the data area, so both copies stay inside it; `src` is another
+            // allocation. Readers may be copying these bytes at the same
+            // time; they discard what they copied (module doc).
             unsafe {
-                std::ptr::copy_nonoverlapping(src.as_ptr(), self.data().add(off), first);
+                std::ptr::copy_nonoverlapping(src.as_ptr(), self.data_ptr().add(off), first);
                 if first < src.len() {
-                    std::ptr::copy_nonoverlapping(src.as_ptr().add(first), self.data(), src.len() - first);
+                    std::ptr::copy_nonoverlapping(src.as_ptr().add(first), self.data_ptr(), src.len() - first);
                 }
             }
         }
     }
 
-    /// Copies ring bytes `[pos, pos + dst.len())` (any alignment, wrapping at
-    /// the end) into `dst`. The bytes may be overwritten while they are being
-    /// copied: the caller must check `tail` afterwards and throw the copy
-    /// away if the record was evicted (`Shared::valid_after`).
-    pub(crate) fn read_bytes(&self, pos: u64, dst: &mut [u8]) {
-        debug_assert!(dst.len() as u64 <= self.capacity());
+    /// Copies data bytes from offset `off` (any alignment, wrapping at the
+    /// end) into `dst`. The bytes may be overwritten while they are being
+    /// copied: the caller validates afterwards and throws the copy away if
+    /// the frame was evicted.
+    #[cfg_attr(loom, allow(clippy::needless_return))]
+    pub(crate) fn read_bytes(&self, off: u64, dst: &mut [u8]) {
+        debug_assert!(off < self.data && dst.len() as u64 <= self.data);
         if CHECKED_COPY {
             let mut done = 0usize;
             while done < dst.len() {
-                let at = pos + done as u64;
-                let word_pos = at & !(ALIGN - 1);
-                let skip = (at - word_pos) as usize;
-                let bytes = self.word(word_pos).load(Ordering::Relaxed).to_ne_bytes();
+                let at = (off + done as u64) % self.data;
+                let word_at = at & !7;
+                let skip = (at - word_at) as usize;
+                let bytes = self.word(word_at).load(Ordering::Relaxed).to_ne_bytes();
                 let n = (8 - skip).min(dst.len() - done);
                 dst[done..done + n].copy_from_slice(&bytes[skip..skip + n]);
                 done += n;
@@ -268,46 +183,47 @@ impl Region {
         }
         #[cfg(not(loom))]
         {
-            let off = (pos & self.mask) as usize;
-            let first = dst.len().min(self.capacity() as usize - off);
+            let off = off as usize;
+            let first = dst.len().min(self.data as usize - off);
             // SAFETY: both source ranges lie inside the data area (see
             // `write_bytes`); `dst` is the caller's own buffer. A racing
             // writer can change the source bytes during the copy; the caller
             // validates before using them.
             unsafe {
-                std::ptr::copy_nonoverlapping(self.data().add(off), dst.as_mut_ptr(), first);
+                std::ptr::copy_nonoverlapping(self.data_ptr().add(off), dst.as_mut_ptr(), first);
                 if first < dst.len() {
-                    std::ptr::copy_nonoverlapping(self.data(), dst.as_mut_ptr().add(first), dst.len() - first);
+                    std::ptr::copy_nonoverlapping(self.data_ptr(), dst.as_mut_ptr().add(first), dst.len() - first);
                 }
             }
         }
     }
 
-    /// A byte copy of the whole region, header first, as a crash dump or a
-    /// memory-mapped file would hold it. Racing writers may tear records in
-    /// the copy; `image::parse` tells whole records from torn ones.
+    /// A byte copy of the whole region (header fields and data area), as a
+    /// crash dump or a mapped file would hold it. The tail is read after the
+    /// data (as a reader validates a copy), so no frame from it on was
+    /// overwritten during the copy; but a frame committed during the copy
+    /// may show its marker over a payload copied before it was written:
+    /// `Shared::image` fixes those up.
+    #[cfg(not(loom))]
     pub(crate) fn image(&self) -> Vec<u8> {
-        let cap = self.capacity() as usize;
-        let mut out = vec![0u8; HEADER_SIZE + cap];
+        use crate::layout::offsets;
+        let mut out = vec![0u8; HEADER_SIZE + self.data as usize];
         let h = self.header();
-        let put = |out: &mut [u8], off: usize, v: u64| out[off..off + 8].copy_from_slice(&v.to_ne_bytes());
-        put(&mut out, offsets::MAGIC, h.magic);
-        out[offsets::VERSION..offsets::VERSION + 4].copy_from_slice(&h.version.to_ne_bytes());
-        out[offsets::HEADER_SIZE..offsets::HEADER_SIZE + 4].copy_from_slice(&h.header_size.to_ne_bytes());
-        put(&mut out, offsets::CAPACITY, h.capacity);
-        put(&mut out, offsets::MAX_RECORD, h.max_record);
-        // head before the data (Acquire: the records before it are written),
-        // tail after it (fence + load, as in `Shared::valid_after`): records
-        // in [tail, head) of the copy are whole even if writers ran meanwhile.
-        let head = h.head.load(Ordering::Acquire);
-        put(&mut out, offsets::HEAD, head);
-        put(&mut out, offsets::NEXT_SEQ, h.next_seq.load(Ordering::Relaxed));
-        put(&mut out, offsets::RESERVE, h.reserve.load(Ordering::Relaxed));
+        let put = |out: &mut [u8], off: usize, bytes: &[u8]| out[off..off + bytes.len()].copy_from_slice(bytes);
+        put(&mut out, offsets::MAGIC, &h.magic.to_ne_bytes());
+        put(&mut out, offsets::VERSION, &h.version.to_ne_bytes());
+        put(&mut out, offsets::HEADER_SIZE, &h.header_size.to_ne_bytes());
+        put(&mut out, offsets::CAPACITY, &h.capacity.to_ne_bytes());
+        put(&mut out, offsets::MAX_RECORD, &h.max_record.to_ne_bytes());
+        put(&mut out, offsets::DATA_SIZE, &h.data_size.to_ne_bytes());
+        put(&mut out, offsets::KEY, &h.key.to_ne_bytes());
+        let claim = h.claim.load(Ordering::Acquire);
         self.read_bytes(0, &mut out[HEADER_SIZE..]);
-        fence(Ordering::Acquire);
+        crate::sync::fence(Ordering::Acquire);
         let tail = h.tail.load(Ordering::Relaxed);
-        // Lapped during the copy: nothing in it is known to be whole.
-        put(&mut out, offsets::TAIL, tail.min(head & !(ALIGN - 1)));
+        let pair = |p: crate::sync::Pair| ((p.seq as u128) << 64 | p.pos as u128).to_ne_bytes();
+        put(&mut out, offsets::CLAIM, &pair(claim));
+        put(&mut out, offsets::TAIL, &pair(tail));
         out
     }
 }

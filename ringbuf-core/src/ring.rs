@@ -5,9 +5,9 @@ use std::io;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::flush::FlushPoint;
+use crate::layout::pos_of;
 use crate::reader::{Reader, Start};
-use crate::region::Region;
-use crate::registry::FlushPoint;
 use crate::shared::Shared;
 use crate::sync::{Arc, Deadline, Ordering};
 
@@ -20,8 +20,9 @@ pub const MAX_CAPACITY: u64 = 1 << 40;
 ///
 /// Any number of threads write through clones of a `Ring` (cloning is one
 /// atomic increment); any number of [`Reader`]s read, each at its own pace.
-/// A write never waits for a reader: a reader that falls behind is lapped
-/// and told how many records it lost.
+/// A write never waits for a reader or for another writer: a reader that
+/// falls behind is lapped and told how many records it lost; a writer that
+/// is preempted in the middle of its record holds up no other writer.
 ///
 /// When the last `Ring` handle is dropped nobody can write any more, so the
 /// ring closes: its readers drain what it holds and then reach the end.
@@ -30,7 +31,7 @@ pub const MAX_CAPACITY: u64 = 1 << 40;
 /// use ringbuf_core::{Ring, Start};
 ///
 /// let ring = Ring::new(64 * 1024)?;
-/// let mut reader = ring.reader(Start::Oldest);
+/// let mut reader = ring.reader(Start::Oldest)?;
 /// ring.write(b"hello")?;
 /// let rec = reader.try_next()?;
 /// assert_eq!((rec.seq, rec.lost, &rec.data[..]), (0, 0, &b"hello"[..]));
@@ -44,10 +45,22 @@ pub struct Ring {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Records written since the ring was created (the next record's seq).
+    /// Records written (claimed) so far: the next record's seq.
     pub written: u64,
+    /// Seq of the oldest retained record (`written` when none is retained).
+    pub oldest_seq: u64,
+    /// Bytes the retained records occupy, framing included.
+    pub bytes_used: u64,
+    /// Writes refused with [`Error::Busy`].
+    pub dropped: u64,
     /// Readers alive now.
-    pub readers: usize,
+    pub readers: u64,
+    /// The ring's capacity in bytes.
+    pub capacity: u64,
+    /// The largest record the ring takes, in bytes.
+    pub max_record: u64,
+    /// True once the ring is closed.
+    pub closed: bool,
     /// Times a write or close woke sleeping readers or flushes. Writes that
     /// found nobody asleep do not count: they made no system call.
     pub wakeups: u64,
@@ -59,12 +72,15 @@ impl Ring {
     ///
     /// Each record costs its length plus 16 bytes of header plus padding to
     /// a multiple of 8 (at most 23 bytes of framing). The largest record the
-    /// ring takes is [`Ring::max_record`], a quarter of the capacity.
+    /// ring takes is [`Ring::max_record`], a quarter of the capacity. The
+    /// memory used is the capacity plus a slack of capacity / 16 (at least
+    /// 64 bytes, at most 4 KiB) and a 2 KiB header.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] when `capacity` is outside 1 KiB..=1 TiB,
-    /// [`Error::NoMemory`] when the memory cannot be allocated (no abort).
+    /// [`Error::InvalidArgument`] when `capacity` is outside 1 KiB..=1 TiB
+    /// (or the CPU has no 16-byte compare-and-swap), [`Error::NoMemory`]
+    /// when the memory cannot be allocated (no abort).
     pub fn new(capacity: usize) -> Result<Ring, Error> {
         if capacity < MIN_CAPACITY || capacity as u64 > MAX_CAPACITY {
             return Err(Error::InvalidArgument("capacity must be between 1 KiB and 1 TiB"));
@@ -77,13 +93,12 @@ impl Ring {
     #[doc(hidden)]
     pub fn with_capacity_unchecked(capacity: u64) -> Result<Ring, Error> {
         let capacity = capacity.clamp(64, MAX_CAPACITY).next_power_of_two();
-        let region = Region::new(capacity, capacity / 4)?;
-        Ok(Ring { shared: Arc::new(Shared::new(region)) })
+        Ok(Ring { shared: Arc::new(Shared::new(capacity)?) })
     }
 
     /// The ring's size in bytes, framing included.
     pub fn capacity(&self) -> usize {
-        self.shared.capacity as usize
+        self.shared.geo.cap as usize
     }
 
     /// The largest record the ring takes, in bytes (capacity / 4).
@@ -92,17 +107,48 @@ impl Ring {
     }
 
     /// Appends one record holding `data`, whole, and returns its seq. The
-    /// record is visible to every reader when this returns.
+    /// record is visible to every reader once this returns (and every
+    /// record before it is committed).
     ///
-    /// Never waits for a reader, never allocates; it may wait a moment for
-    /// other writers. Empty records are valid.
+    /// Never waits for a reader or for another writer, never allocates, and
+    /// makes a system call only to wake readers that sleep. Async-signal-
+    /// safe. Empty records are valid.
     ///
     /// # Errors
     ///
     /// [`Error::TooLarge`] when `data` is longer than [`Ring::max_record`]
-    /// (nothing is written), [`Error::Closed`] after [`Ring::close`].
+    /// (nothing is written), [`Error::Closed`] after [`Ring::close`],
+    /// [`Error::Busy`] when the room to claim is held by records still
+    /// being written and cannot be freed within
+    /// [`BUSY_WAIT`](crate::BUSY_WAIT) (only in a ring too small for its
+    /// writers; counted in [`Stats::dropped`]), [`Error::Forked`] in the
+    /// child of a fork.
     pub fn write(&self, data: &[u8]) -> Result<u64, Error> {
-        self.shared.write(data)
+        self.shared.write_parts([data], data.len() as u64)
+    }
+
+    /// Appends one record made of `parts`, back to back; as
+    /// [`Ring::write`] (also async-signal-safe, no allocation).
+    ///
+    /// # Errors
+    ///
+    /// As [`Ring::write`].
+    pub fn writev(&self, parts: &[&[u8]]) -> Result<u64, Error> {
+        self.write_parts(parts.iter().copied())
+    }
+
+    /// [`Ring::writev`] over any iterator of parts (iterated twice: once
+    /// for the length, once to copy), e.g. over a C array of slices.
+    ///
+    /// # Errors
+    ///
+    /// As [`Ring::write`].
+    pub fn write_parts<'p, I>(&self, parts: I) -> Result<u64, Error>
+    where
+        I: IntoIterator<Item = &'p [u8]> + Clone,
+    {
+        let len = parts.clone().into_iter().try_fold(0u64, |n, p| n.checked_add(p.len() as u64)).unwrap_or(u64::MAX);
+        self.shared.write_parts(parts, len)
     }
 
     /// True in the child of a fork that happened after the ring was made:
@@ -111,48 +157,60 @@ impl Ring {
         self.shared.forked()
     }
 
-    /// True once a panic inside ringlog interrupted a write: the ring then
-    /// refuses writes ([`Error::Poisoned`]) and readers end after the
-    /// records committed before it.
-    pub fn is_poisoned(&self) -> bool {
-        self.shared.is_poisoned()
-    }
-
     /// A new reader starting at `start`. Readers may be created at any time,
     /// also after close.
-    pub fn reader(&self, start: Start) -> Reader {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forked`] in the child of a fork.
+    pub fn reader(&self, start: Start) -> Result<Reader, Error> {
         Reader::new(self.shared.clone(), start)
     }
 
     /// Waits until every reader that exists now has read past every record
     /// written before this call (or was lapped past it, or was dropped).
     /// Never blocks writers. Returns at once when there are no readers.
-    /// In the child of a fork, returns at once without waiting.
-    pub fn flush(&self) {
-        self.shared.flush_until(Deadline::Never);
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forked`] in the child of a fork.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.start_flush()?.wait()
     }
 
-    /// [`Ring::flush`], giving up after `timeout`; true when flushed.
-    /// A zero timeout only checks. False at once in the child of a fork.
-    pub fn flush_timeout(&self, timeout: Duration) -> bool {
-        self.shared.flush_until(Deadline::after(Some(timeout)))
+    /// [`Ring::flush`], giving up after `timeout`. A zero timeout only
+    /// checks.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when the readers did not catch up in time,
+    /// [`Error::Forked`] in the child of a fork.
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<(), Error> {
+        self.start_flush()?.wait_timeout(timeout)
     }
 
     /// Starts a flush without waiting: fixes the flush point (everything
     /// written before this call) and the readers to wait for (those that
     /// exist now). Wait on it with [`Flush::wait_timeout`], as often as
     /// needed: for example in slices, checking for interrupts in between.
-    pub fn start_flush(&self) -> Flush {
-        Flush { shared: self.shared.clone(), point: self.shared.flush_point() }
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forked`] in the child of a fork.
+    pub fn start_flush(&self) -> Result<Flush, Error> {
+        Ok(Flush { shared: self.shared.clone(), point: self.shared.flush_point()? })
     }
 
     /// Closes the ring: writes fail with [`Error::Closed`] from now on;
     /// readers read what the ring holds, then reach the end. Idempotent.
-    /// Does nothing in the child of a fork.
-    pub fn close(&self) {
-        if !self.shared.forked() {
-            self.shared.close();
-        }
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forked`] in the child of a fork.
+    pub fn close(&self) -> Result<(), Error> {
+        self.shared.check_fork()?;
+        self.shared.close();
+        Ok(())
     }
 
     /// True once the ring is closed.
@@ -163,40 +221,65 @@ impl Ring {
     /// Copies every retained record's bytes, oldest first, back to back:
     /// the "dump the last N bytes" call. The result never exceeds the
     /// capacity. Writers keep writing meanwhile; records they evict during
-    /// the copy are left out.
-    ///
-    /// Allocates the copy; aborts if that fails, like any Vec. See
-    /// [`Ring::try_snapshot`].
-    pub fn snapshot(&self) -> Vec<u8> {
-        match self.shared.snapshot() {
-            Ok(v) => v,
-            Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::array::<u8>(self.capacity()).expect("fits")),
-        }
-    }
-
-    /// [`Ring::snapshot`], reporting [`Error::NoMemory`] when the copy
-    /// cannot be allocated.
+    /// the copy are left out, and so are records still being written.
     ///
     /// # Errors
     ///
-    /// [`Error::NoMemory`].
-    pub fn try_snapshot(&self) -> Result<Vec<u8>, Error> {
+    /// [`Error::NoMemory`] when the copy cannot be allocated,
+    /// [`Error::Forked`] in the child of a fork.
+    pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
         self.shared.snapshot()
     }
 
+    /// [`Ring::snapshot`] into `buf`, without allocating: returns the
+    /// length copied. Async-signal-safe.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BufSmall`] (with the length needed in `len`) when `buf` is
+    /// too short; [`Error::Forked`] in the child of a fork.
+    pub fn snapshot_into(&self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.shared.snapshot_into(buf)
+    }
+
+    /// Writes the snapshot to the file descriptor `fd` with `write(2)`
+    /// only: no allocation, no lock, async-signal-safe (the crash
+    /// handler's call). Records up to 4 KiB are written whole or not at
+    /// all; a longer one evicted while it is being written appears cut.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] with the errno when `write(2)` fails, [`Error::Forked`]
+    /// in the child of a fork.
+    #[cfg(unix)]
+    pub fn dump_fd(&self, fd: std::os::fd::RawFd) -> Result<(), Error> {
+        self.shared.dump_fd(fd)
+    }
+
     /// A copy of the ring's whole memory region (header and data), the bytes
-    /// a memory-mapped ring file would hold; [`crate::image::parse`] reads
-    /// it back.
+    /// a mapped ring file would hold; [`crate::image::parse`] reads it back.
+    #[cfg(not(loom))]
     pub fn region_image(&self) -> Vec<u8> {
-        self.shared.region.image()
+        self.shared.image()
     }
 
     /// Counters describing the ring.
     pub fn stats(&self) -> Stats {
+        let sh = &self.shared;
+        let h = sh.header();
+        let c = sh.claim_word();
+        let oldest = sh.oldest();
+        let end = pos_of(sh.claim_word()).max(oldest.pos);
         Stats {
-            written: self.shared.region.header().next_seq.load(Ordering::Acquire),
-            readers: self.shared.registry.len(),
-            wakeups: self.shared.wakeups.load(Ordering::Relaxed),
+            written: c.seq,
+            oldest_seq: oldest.seq.min(c.seq),
+            bytes_used: sh.geo.dist(end, oldest.pos),
+            dropped: h.dropped.load(Ordering::Relaxed),
+            readers: h.readers.load(Ordering::Relaxed),
+            capacity: sh.geo.cap,
+            max_record: sh.max_record,
+            closed: c.pos & crate::layout::CLOSED != 0,
+            wakeups: h.wakeups.load(Ordering::Relaxed),
         }
     }
 }
@@ -209,13 +292,22 @@ pub struct Flush {
 
 impl Flush {
     /// Waits for the flush to complete, for as long as it takes.
-    pub fn wait(&self) {
-        self.shared.flush_wait(&self.point, Deadline::Never);
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forked`] in the child of a fork.
+    pub fn wait(&self) -> Result<(), Error> {
+        self.shared.flush_wait(&self.point, Deadline::Never)
     }
 
-    /// Waits up to `timeout` for the flush to complete; true when it has.
-    /// A zero timeout only checks.
-    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+    /// Waits up to `timeout` for the flush to complete. A zero timeout only
+    /// checks.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when it did not complete in time,
+    /// [`Error::Forked`] in the child of a fork.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<(), Error> {
         self.shared.flush_wait(&self.point, Deadline::after(Some(timeout)))
     }
 }
@@ -293,5 +385,61 @@ impl io::Write for Ring {
 
     fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
         io::Write::write_fmt(&mut &*self, args)
+    }
+}
+
+/// A record claimed and written but not committed: the state of a writer
+/// stopped in the middle of its write. For tests (loom models, stalled
+/// writers); not part of the API.
+#[doc(hidden)]
+pub struct PendingWrite {
+    shared: Arc<Shared>,
+    claim: Option<crate::write::Claim>,
+    data: Vec<u8>,
+}
+
+impl Ring {
+    /// Claims and writes a record without committing it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Ring::write`].
+    #[doc(hidden)]
+    pub fn begin_write(&self, data: &[u8]) -> Result<PendingWrite, Error> {
+        let claim = self.shared.begin(data.len() as u64, false)?;
+        self.shared.copy_parts(claim, [data], data.len() as u64);
+        Ok(PendingWrite { shared: self.shared.clone(), claim: Some(claim), data: data.to_vec() })
+    }
+
+    /// Readers asleep on the futex now (tests).
+    #[doc(hidden)]
+    pub fn sleeping_readers(&self) -> u32 {
+        self.shared.header().sleepers.load(Ordering::Acquire)
+    }
+
+    /// Pins in use (stalled records the ring writes around).
+    #[doc(hidden)]
+    pub fn pins_in_use(&self) -> u32 {
+        self.shared.header().pins_mask.load(Ordering::Acquire).count_ones()
+    }
+}
+
+impl PendingWrite {
+    /// Commits the record; its seq.
+    pub fn commit(mut self) -> u64 {
+        self.shared.commit(self.claim.take().expect("not committed yet"))
+    }
+
+    /// True when nobody wrote over the record's payload.
+    pub fn intact(&self) -> bool {
+        self.claim.is_some_and(|c| self.shared.intact_payload(c, &[&self.data]))
+    }
+}
+
+impl Drop for PendingWrite {
+    fn drop(&mut self) {
+        if let Some(c) = self.claim.take() {
+            self.shared.abandon(c);
+        }
     }
 }

@@ -1,109 +1,71 @@
-//! State shared by every handle and reader of one ring, and the sleeping and
-//! waking protocol.
-//!
-//! # The protocol in one page
-//!
-//! Region positions (see `region`): `tail <= head <= reserve`.
-//!
-//! **Write** (`write.rs`): take the reservation lock (a bit in `reserve`),
-//! evict whole records from `tail` until the new record fits, store `tail`,
-//! bump `reserve`, release the lock; copy the payload (in parallel with other
-//! writers); wait until `head` reaches our start (commit in order), write the
-//! header with the next seq, and `fetch_add` `head` past the record. That
-//! RMW returns the waiter flags that sleepers set on `head`: a writer only
-//! makes a system call when someone is asleep.
-//!
-//! **Read** (`reader.rs`): a reader may read `[pos, head)`. It copies a
-//! header or payload, then `fence(Acquire)` and loads `tail`: if `tail` is
-//! still `<= pos` the copy is whole; otherwise the record was evicted (and
-//! perhaps overwritten) under it, so it drops the copy and goes on from
-//! `tail`, counting what it lost from the seqs.
-//!
-//! **Sleep** (here): a sleeper takes `waits.lock`, sets its flag on `head`
-//! with an RMW, re-checks its condition against the value that RMW returned,
-//! and only then waits on the condvar. The writer's commit RMW and the
-//! sleeper's flag RMW are ordered in `head`'s modification order, so either
-//! the writer sees the flag (and notifies, under the lock, after the sleeper
-//! is waiting) or the sleeper sees the new `head` (and does not sleep). No
-//! SeqCst is needed anywhere, which is also what loom can check.
+//! `Shared`: what every handle and reader of one ring holds, and the checks
+//! every reading path makes (is a frame still intact, still retained, where
+//! is the oldest retained record).
 
 use crate::error::Error;
-use crate::frame::{self, Frame};
+use crate::frame::Frame;
+use crate::futex::Scope;
+use crate::layout::{pos_of, slack, Header, CLOSED};
+use crate::pos::Geometry;
 use crate::region::Region;
 use crate::registry::Registry;
-use crate::sync::{fence, AtomicBool, AtomicU64, AtomicUsize, Condvar, Deadline, Mutex, Ordering, Spin};
-
-/// `head` flag: a reader or a committer sleeps on `head_cv`.
-pub(crate) const HEAD_WAITERS: u64 = 1;
-/// `head` flag: a flush sleeps on `flush_cv`.
-pub(crate) const FLUSH_WAITERS: u64 = 2;
-/// `reserve` flag: the reservation lock is held.
-pub(crate) const LOCKED: u64 = 1;
-/// `reserve` flag: the ring is closed; no reservation will succeed.
-pub(crate) const CLOSED: u64 = 2;
-/// Positions are multiples of 8: the low three bits carry flags.
-pub(crate) const FLAGS: u64 = 7;
-
-/// The position part of `head` or `reserve`.
-#[inline]
-pub(crate) fn pos_of(word: u64) -> u64 {
-    word & !FLAGS
-}
-
-/// What a reader found at its position.
-pub(crate) enum Peek {
-    /// A whole, committed record starts here.
-    Record(Frame),
-    /// The record at the position was evicted; reading resumes at `tail`.
-    Lapped,
-}
-
-/// Sleeping readers, committers and flushes.
-pub(crate) struct Waits {
-    pub(crate) lock: Mutex<()>,
-    /// Readers waiting for a record, committers waiting for their turn.
-    pub(crate) head_cv: Condvar,
-    /// Flushes waiting for readers to catch up.
-    pub(crate) flush_cv: Condvar,
-}
+use crate::sync::{fence, AtomicPair, AtomicUsize, Ordering, Pair};
 
 /// Everything one ring's handles and readers share.
 pub(crate) struct Shared {
     pub(crate) region: Region,
-    pub(crate) capacity: u64,
+    pub(crate) geo: Geometry,
+    /// Keys the frame markers (`frame`).
+    pub(crate) key: u64,
     pub(crate) max_record: u64,
-    /// Granule of the `evicted` hint: capacity / 64, at least 8 bytes.
-    pub(crate) granule: u64,
-    pub(crate) waits: Waits,
+    /// Private futex for a ring in memory, shared for one in a file.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) scope: Scope,
+    /// Live readers' progress, for flush.
     pub(crate) registry: Registry,
     /// Live `Ring` handles; the ring closes when the last one goes.
     pub(crate) handles: AtomicUsize,
-    /// Times a writer or closer woke sleepers (each is one futex wake at
-    /// most): for tests that prove the fast path makes no system call.
-    pub(crate) wakeups: AtomicU64,
     /// The fork generation the ring was made in (`fork`).
     generation: u64,
-    /// Set when a panic interrupted a write between reserve and commit: that
-    /// record will never be committed, so the ring refuses to go on.
-    poisoned: AtomicBool,
+}
+
+/// A random key for a new ring's markers, without a system call of our own:
+/// std's per-process random hasher keys, mixed with the time and an address.
+fn new_key() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_usize(&h as *const _ as usize);
+    h.finish()
 }
 
 impl Shared {
-    pub(crate) fn new(region: Region) -> Shared {
-        let capacity = region.capacity();
-        let max_record = region.header().max_record;
-        Shared {
+    /// A new ring in memory keeping `capacity` bytes (a power of two).
+    pub(crate) fn new(capacity: u64) -> Result<Shared, Error> {
+        if !AtomicPair::lock_free() {
+            return Err(Error::InvalidArgument("this CPU has no lock-free 16-byte compare-and-swap"));
+        }
+        let data = capacity + slack(capacity);
+        let max_record = capacity / 4;
+        let key = new_key();
+        let region = Region::new(Header::new(capacity, max_record, data, key))?;
+        crate::fork::watch();
+        Ok(Shared {
             region,
-            capacity,
+            geo: Geometry::new(capacity, data),
+            key,
             max_record,
-            granule: (capacity / 64).max(8),
-            waits: Waits { lock: Mutex::new(()), head_cv: Condvar::new(), flush_cv: Condvar::new() },
+            scope: Scope::Private,
             registry: Registry::new(),
             handles: AtomicUsize::new(1),
-            wakeups: AtomicU64::new(0),
             generation: crate::fork::generation(),
-            poisoned: AtomicBool::new(false),
-        }
+        })
+    }
+
+    /// The region header.
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        self.region.header()
     }
 
     /// True in the child of a fork that happened after the ring was made.
@@ -112,164 +74,101 @@ impl Shared {
         crate::fork::generation() != self.generation
     }
 
-    /// True once a write was interrupted by a panic (`poison`).
+    /// `Err(Forked)` in the child of a fork.
     #[inline]
-    pub(crate) fn is_poisoned(&self) -> bool {
-        self.poisoned.load(Ordering::Acquire)
-    }
-
-    /// Marks the ring unusable after a panic between reserve and commit,
-    /// closes it and wakes everyone: committers waiting behind the dead
-    /// record give up, readers end after the records before it.
-    pub(crate) fn poison(&self) {
-        self.poisoned.store(true, Ordering::Release);
-        // Wake first: a writer sleeping while it holds the reservation
-        // lock must see the flag and release the lock, or `close` below
-        // would wait for it forever.
-        self.wake_all();
-        self.close();
-    }
-
-    /// How a reader at its end reports it: `Closed`, or `Poisoned`.
-    pub(crate) fn end_error(&self) -> Error {
-        if self.is_poisoned() {
-            Error::Poisoned
+    pub(crate) fn check_fork(&self) -> Result<(), Error> {
+        if self.forked() {
+            Err(Error::Forked)
         } else {
-            Error::Closed
+            Ok(())
         }
     }
 
-    /// End of the committed records. Acquire: pairs with the Release
-    /// `fetch_add` in `commit`, so the records before it are visible.
+    /// The claim word: (end of the last claimed frame | flags, next seq).
     #[inline]
-    pub(crate) fn head(&self) -> u64 {
-        pos_of(self.region.header().head.load(Ordering::Acquire))
-    }
-
-    /// Start of the oldest record not evicted. Acquire: pairs with the
-    /// Release store in `reserve`, so the header there is readable.
-    #[inline]
-    pub(crate) fn tail(&self) -> u64 {
-        self.region.header().tail.load(Ordering::Acquire)
-    }
-
-    /// True when the ring is closed and no write is in flight at or before
-    /// `pos`: a reader at `pos` has reached the end for good.
-    pub(crate) fn finished_at(&self, pos: u64) -> bool {
-        let reserve = self.region.header().reserve.load(Ordering::Acquire);
-        (reserve & CLOSED != 0 && pos_of(reserve) <= pos) || (self.is_poisoned() && pos >= self.head())
+    pub(crate) fn claim_word(&self) -> Pair {
+        // Acquire: pairs with the claim CAS (and `close`).
+        self.header().claim.load(Ordering::Acquire)
     }
 
     /// True once `close` ran.
     pub(crate) fn is_closed(&self) -> bool {
-        self.region.header().reserve.load(Ordering::Acquire) & CLOSED != 0
+        self.claim_word().pos & CLOSED != 0
     }
 
-    /// Validates a copy taken from `[pos, ...)`: true when the record at
-    /// `pos` was not evicted before the copy was complete.
+    /// True when the ring is closed and everything claimed lies before `x`:
+    /// a reader at `x` has reached the end for good.
+    pub(crate) fn finished_at(&self, x: u64) -> bool {
+        let c = self.claim_word();
+        c.pos & CLOSED != 0 && x >= pos_of(c)
+    }
+
+    /// Validates what was read of the frame at `x` (its header, its
+    /// payload): true when no writer can have overwritten it meanwhile and
+    /// it is still retained (it starts within the newest `capacity` bytes).
     ///
     /// Ordering: the Acquire fence pairs with the Release fence a writer
-    /// executes after moving `tail` (and `evicted`) and before writing any
-    /// byte (`reserve`). If the copy saw any byte of such a write, the fence
-    /// makes that writer's stores visible here, so the loads below see
-    /// `tail > pos` and the copy is thrown away.
+    /// runs after its claim and before its first store into the data area
+    /// (`write`). If what we read includes one byte of such a store, the
+    /// fence makes the tail that writer saw (already past `x`) visible to
+    /// the load below.
     ///
-    /// Fast path: `evicted` (tail rounded down to a granule) changes once
-    /// per granule, so it sits in this reader's cache while `tail` bounces
-    /// between the writers' cores. `tail < evicted + granule` always holds;
-    /// after an overwrite of `pos` this reader sees `evicted` at least
-    /// `floor(tail / granule) * granule` with `tail > pos`, so
-    /// `pos >= evicted + granule` proves the copy whole without reading
-    /// `tail`. Readers near the eviction frontier read `tail`.
+    /// Retention: every claim ends at most `data - 16` bytes after the tail
+    /// it saw, so a frame at least `data - capacity` bytes after the tail
+    /// read here is retained without reading the claim (whose line every
+    /// write changes); frames nearer the tail read it.
     #[inline]
-    pub(crate) fn valid_after(&self, pos: u64) -> bool {
+    pub(crate) fn valid(&self, x: u64) -> bool {
         fence(Ordering::Acquire);
-        let hdr = self.region.header();
-        pos >= hdr.evicted.load(Ordering::Relaxed) + self.granule || hdr.tail.load(Ordering::Relaxed) <= pos
-    }
-
-    /// `tail` as seen after a racing copy: records from it on were whole in
-    /// the copy (see `valid_after`).
-    #[inline]
-    pub(crate) fn tail_after_copy(&self) -> u64 {
-        fence(Ordering::Acquire);
-        self.region.header().tail.load(Ordering::Relaxed)
-    }
-
-    /// Reads and validates the header of the record at `pos`, which must be
-    /// below `head`.
-    pub(crate) fn peek(&self, pos: u64) -> Peek {
-        let w0 = self.region.word(pos).load(Ordering::Relaxed);
-        let w1 = self.region.word(pos + 8).load(Ordering::Relaxed);
-        if !self.valid_after(pos) {
-            return Peek::Lapped;
+        let h = self.header();
+        let t = h.tail.load(Ordering::Relaxed);
+        if t.pos > x {
+            return false;
         }
-        match frame::decode(w0, w1) {
-            Some(f) => Peek::Record(f),
-            // A validated header below head is always whole; anything else
-            // is a bug in this crate.
-            None => unreachable!("ringlog: damaged record header at position {pos}"),
+        let g = self.geo;
+        if x >= g.advance(t.pos, g.data - g.cap) {
+            return true;
         }
+        x >= g.back(pos_of(h.claim.load(Ordering::Relaxed)), g.cap)
     }
 
-    /// Sleeps while `blocked(head word)` holds, until `deadline`. Returns
-    /// false when the deadline passed with the condition still true.
-    ///
-    /// The flag RMW and the check happen under `waits.lock`; see the module
-    /// doc for why no wake-up can be lost.
-    pub(crate) fn sleep_on_head(&self, deadline: Deadline, mut blocked: impl FnMut(u64) -> bool) -> bool {
-        let head = &self.region.header().head;
-        let mut guard = self.waits.lock.lock();
+    /// The oldest retained frame group: the first frame boundary at or
+    /// after the retention boundary (the claim minus the capacity), found by
+    /// walking from the tail. Its position and seq.
+    pub(crate) fn oldest(&self) -> Pair {
+        let g = self.geo;
         loop {
-            // Acquire: if this reads a commit, that record is visible.
-            let word = head.fetch_or(HEAD_WAITERS, Ordering::Acquire);
-            if !blocked(word) {
-                return true;
+            let t = self.header().tail.load(Ordering::Acquire);
+            let target = g.back(pos_of(self.claim_word()), g.cap);
+            let (mut x, mut s) = (t.pos, t.seq);
+            while x < target {
+                let f = self.frame(x, s);
+                match f.size() {
+                    Some(size) => {
+                        x = g.advance(x, size);
+                        s = f.next_seq(s);
+                    }
+                    None => match self.unwritten_extent(x, s) {
+                        Some(ext) => {
+                            x = g.advance(x, ext);
+                            s += 1;
+                        }
+                        None => break, // a writer has not written its header yet
+                    },
+                }
             }
-            if deadline.expired() {
-                return false;
+            // The frames walked were intact if the tail did not move.
+            fence(Ordering::Acquire);
+            if self.header().tail.load(Ordering::Relaxed) == t {
+                return Pair { pos: x, seq: s };
             }
-            guard = self.waits.head_cv.wait_until(guard, deadline);
         }
     }
 
-    /// Waits (spin, then sleep) until `head` reaches `pos`. For committers
-    /// waiting their turn and for evictions that must read headers of
-    /// records still being committed. Fails only when the ring is poisoned:
-    /// the record it waits for will never be committed.
-    pub(crate) fn wait_head_at_least(&self, pos: u64) -> Result<(), Error> {
-        let mut spin = Spin::new();
-        while self.head() < pos {
-            if self.is_poisoned() {
-                return Err(Error::Poisoned);
-            }
-            if !spin.spin() {
-                self.sleep_on_head(Deadline::Never, |word| pos_of(word) < pos && !self.is_poisoned());
-            }
-        }
-        Ok(())
-    }
-
-    /// Wakes the sleepers named by `flags` (taken from a `head` RMW). Clears
-    /// the flags first; a sleeper that sets one again after this holds the
-    /// lock until it waits, so the notify below reaches it.
-    pub(crate) fn wake(&self, flags: u64) {
-        self.region.header().head.fetch_and(!flags, Ordering::Relaxed);
-        let _guard = self.waits.lock.lock();
-        if flags & HEAD_WAITERS != 0 {
-            self.waits.head_cv.notify_all();
-        }
-        if flags & FLUSH_WAITERS != 0 {
-            self.waits.flush_cv.notify_all();
-        }
-        self.wakeups.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Wakes every sleeper regardless of flags (close).
-    pub(crate) fn wake_all(&self) {
-        let _guard = self.waits.lock.lock();
-        self.waits.head_cv.notify_all();
-        self.waits.flush_cv.notify_all();
-        self.wakeups.fetch_add(1, Ordering::Relaxed);
+    /// True when the frame at `x` for `seq` is not ready for a reader: not
+    /// written, or still pending.
+    #[inline]
+    pub(crate) fn unready(&self, x: u64, seq: u64) -> bool {
+        matches!(self.frame(x, seq), Frame::Unwritten | Frame::Pending { .. })
     }
 }

@@ -1,23 +1,128 @@
 //! The one place that imports atomics, locks and thread primitives.
 //!
 //! Under `--cfg loom` everything here is loom's model type, so the loom tests
-//! (`tests/loom.rs`) explore the real protocol code, not a copy of it. Without
-//! loom, locks and condition variables are std's: futex-based, and they never
-//! allocate. (parking_lot's first park on a thread may grow its global hash
-//! table: an allocation on the write path when a writer wakes a reader and
-//! meets contention. The write path must never allocate.)
+//! (`tests/loom.rs`) explore the real protocol code, not a copy of it. That
+//! includes the two 16-byte words of the protocol ([`AtomicPair`]), which
+//! loom models as one 64-bit atomic (the models' positions and seqs are
+//! tiny), and the futex ([`crate::futex`]), which loom models with its own
+//! mutex and condition variable.
+//!
+//! Only `SeqCst` *fences* are used, never `SeqCst` accesses: loom models the
+//! fences exactly (and the accesses not at all).
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
 
 use std::time::Instant;
+
+/// A position and a seq that change together in one atomic step: the claim
+/// (end of the last claimed record, next seq) and the tail (oldest frame
+/// not evicted, its seq).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pair {
+    /// A virtual position (see `pos`); its low 3 bits may carry flags.
+    pub pos: u64,
+    /// A seq.
+    pub seq: u64,
+}
+
+/// An atomic [`Pair`]: a 16-byte word changed by a 16-byte compare-and-swap
+/// (`cmpxchg16b` on x86-64, `casp`/`ldxp`+`stxp` on AArch64), through
+/// `portable_atomic`. [`AtomicPair::lock_free`] tells whether this machine
+/// has the instruction; a ring refuses to exist without it (a lock would
+/// deadlock in a signal handler and not work between processes).
+#[cfg(not(loom))]
+#[repr(transparent)]
+pub(crate) struct AtomicPair(portable_atomic::AtomicU128);
+
+#[cfg(not(loom))]
+impl AtomicPair {
+    #[inline]
+    fn pack(p: Pair) -> u128 {
+        (p.seq as u128) << 64 | p.pos as u128
+    }
+
+    #[inline]
+    fn unpack(v: u128) -> Pair {
+        Pair { pos: v as u64, seq: (v >> 64) as u64 }
+    }
+
+    pub(crate) fn new(p: Pair) -> AtomicPair {
+        AtomicPair(portable_atomic::AtomicU128::new(Self::pack(p)))
+    }
+
+    /// True when 16-byte atomics are lock-free here.
+    pub(crate) fn lock_free() -> bool {
+        portable_atomic::AtomicU128::is_lock_free()
+    }
+
+    #[inline]
+    pub(crate) fn load(&self, order: Ordering) -> Pair {
+        Self::unpack(self.0.load(order))
+    }
+
+    #[inline]
+    pub(crate) fn compare_exchange(
+        &self,
+        cur: Pair,
+        new: Pair,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<Pair, Pair> {
+        self.0
+            .compare_exchange(Self::pack(cur), Self::pack(new), success, failure)
+            .map(Self::unpack)
+            .map_err(Self::unpack)
+    }
+}
+
+/// loom's stand-in: 40 bits of position, 24 of seq, in one 64-bit atomic.
+#[cfg(loom)]
+pub(crate) struct AtomicPair(AtomicU64);
+
+#[cfg(loom)]
+impl AtomicPair {
+    fn pack(p: Pair) -> u64 {
+        assert!(p.pos < 1 << 40 && p.seq < 1 << 24, "loom models use small rings");
+        p.seq << 40 | p.pos
+    }
+
+    fn unpack(v: u64) -> Pair {
+        Pair { pos: v & ((1 << 40) - 1), seq: v >> 40 }
+    }
+
+    pub(crate) fn new(p: Pair) -> AtomicPair {
+        AtomicPair(AtomicU64::new(Self::pack(p)))
+    }
+
+    pub(crate) fn lock_free() -> bool {
+        true
+    }
+
+    pub(crate) fn load(&self, order: Ordering) -> Pair {
+        Self::unpack(self.0.load(order))
+    }
+
+    pub(crate) fn compare_exchange(
+        &self,
+        cur: Pair,
+        new: Pair,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<Pair, Pair> {
+        self.0
+            .compare_exchange(Self::pack(cur), Self::pack(new), success, failure)
+            .map(Self::unpack)
+            .map_err(Self::unpack)
+    }
+}
 
 /// When a blocking call gives up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +155,33 @@ impl Deadline {
             Deadline::At(at) => Instant::now() >= at,
         }
     }
+
+    /// The earlier of this deadline and `d` from now (under loom, where
+    /// there is no clock, unchanged).
+    pub(crate) fn at_most(self, d: std::time::Duration) -> Deadline {
+        #[cfg(loom)]
+        {
+            let _ = d;
+            self
+        }
+        #[cfg(not(loom))]
+        {
+            let soon = Instant::now() + d;
+            match self {
+                Deadline::At(at) if at <= soon => self,
+                _ => Deadline::At(soon),
+            }
+        }
+    }
+
+    /// Time left, `None` for never.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn left(self) -> Option<std::time::Duration> {
+        match self {
+            Deadline::Never => None,
+            Deadline::At(at) => Some(at.saturating_duration_since(Instant::now())),
+        }
+    }
 }
 
 #[cfg(not(loom))]
@@ -58,7 +190,9 @@ use std::sync as backend;
 #[cfg(loom)]
 use loom::sync as backend;
 
-/// A mutual-exclusion lock with the same surface on both backends.
+/// A mutual-exclusion lock with the same surface on both backends. Only the
+/// reader registry uses one (never the write path, never a signal-safe
+/// call).
 pub(crate) struct Mutex<T> {
     inner: backend::Mutex<T>,
 }
@@ -72,76 +206,25 @@ impl<T> Mutex<T> {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        // A panic while a ring lock is held leaves nothing half-updated (the
-        // locks guard no ring state, only sleeping and the reader list), so
-        // poison is ignored.
+        // The registry holds nothing a panic could leave half-updated.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// A condition variable paired with [`Mutex`].
-pub(crate) struct Condvar {
-    inner: backend::Condvar,
-}
-
-impl Condvar {
-    pub(crate) fn new() -> Self {
-        Condvar { inner: backend::Condvar::new() }
-    }
-
-    /// Sleeps until notified or until `deadline`; may also wake spuriously.
-    /// Callers re-check their condition in a loop.
-    pub(crate) fn wait_until<'a, T>(&self, guard: MutexGuard<'a, T>, deadline: Deadline) -> MutexGuard<'a, T> {
-        #[cfg(not(loom))]
-        {
-            match deadline {
-                Deadline::Never => self.inner.wait(guard).unwrap_or_else(|e| e.into_inner()),
-                Deadline::At(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
-                    match self.inner.wait_timeout(guard, left) {
-                        Ok((guard, _)) => guard,
-                        Err(e) => e.into_inner().0,
-                    }
-                }
-            }
-        }
-        #[cfg(loom)]
-        {
-            // loom has no clock: a bounded wait is modelled as "the time ran
-            // out at once", so models exercise the re-check after a timeout.
-            match deadline {
-                Deadline::Never => self.inner.wait(guard).unwrap_or_else(|e| e.into_inner()),
-                Deadline::At(_) => guard,
-            }
-        }
-    }
-
-    pub(crate) fn notify_all(&self) {
-        self.inner.notify_all();
-    }
-}
-
 /// A bounded busy-wait: a few rounds of `spin_loop` with growing length.
-/// `spin` returns false once the budget is used up; the caller then sleeps
-/// (readers, committers) or yields (the reservation lock).
+/// `spin` returns false once the budget is used up; the caller then sleeps.
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) struct Spin {
     round: u32,
     last: u32,
 }
 
 impl Spin {
-    /// For waits on other writers: rounds of 2^0 .. 2^6 pauses (127 in
-    /// all, a few microseconds), checking after each.
-    pub(crate) fn new() -> Self {
-        Spin { round: 0, last: 7 }
-    }
-
     /// For a reader that caught up: rounds of 2^6 .. 2^9 pauses (960 in
     /// all, about 25 us here), checking after each, then it sleeps. The
-    /// first check comes only after about 2 us: every check reads `head`,
-    /// which the writer must then take back for its next commit, so a
-    /// reader polling as fast as it can slows a busy writer down by half
-    /// (scripts/bench, 64 B records: 1 reader 2.8x before, 1.2x after).
+    /// first check comes only after about 2 us: every check reads the header
+    /// of the next record, which its writer must then take back, so a
+    /// reader polling as fast as it can slows a busy writer down.
     pub(crate) fn for_reader() -> Self {
         Spin { round: 6, last: 10 }
     }
@@ -165,21 +248,13 @@ impl Spin {
             true
         }
     }
-
-    /// Spins while the budget lasts, then yields the CPU. For waits on a
-    /// critical section a few instructions long, whose holder can only be
-    /// slow if it was preempted.
-    pub(crate) fn spin_or_yield(&mut self) {
-        if !self.spin() {
-            yield_now();
-        }
-    }
 }
 
-/// Gives the CPU to another thread (under loom: lets the model switch).
-pub(crate) fn yield_now() {
+/// A hint inside a retry loop (under loom: lets the model switch threads).
+#[inline]
+pub(crate) fn relax() {
     #[cfg(loom)]
     loom::thread::yield_now();
     #[cfg(not(loom))]
-    std::thread::yield_now();
+    std::hint::spin_loop();
 }

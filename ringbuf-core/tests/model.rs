@@ -369,7 +369,7 @@ fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                 if readers.len() >= MAX_READERS {
                     readers.remove(0);
                 }
-                readers.push((ring.reader(start), MReader::new(&m, start)));
+                readers.push((ring.reader(start).unwrap(), MReader::new(&m, start)));
             }
             Op::TryNext(r) => {
                 let Some(i) = pick(*r, readers.len()) else { continue };
@@ -449,17 +449,17 @@ fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                 readers.remove(i);
             }
             Op::Flush => {
-                let real = ring.flush_timeout(Duration::ZERO);
+                let real = ring.flush_timeout(Duration::ZERO).is_ok();
                 let contract = flush_check(&m, &readers);
                 prop_assert_eq!(real, contract, "{}: flush; readers {:?}", at, readers);
             }
             Op::Close => {
-                ring.close();
+                ring.close().unwrap();
                 m.closed = true;
                 prop_assert!(ring.is_closed(), "{}", at);
             }
             Op::Snapshot => {
-                let snap = ring.snapshot();
+                let snap = ring.snapshot().unwrap();
                 prop_assert!(snap.len() <= m.cap, "{}: snapshot larger than the capacity", at);
                 prop_assert!(
                     snap == m.snapshot(),
@@ -472,7 +472,7 @@ fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
             Op::Stats => {
                 let stats = ring.stats();
                 prop_assert_eq!(stats.written, m.hi(), "{}: written", at);
-                prop_assert_eq!(stats.readers, readers.len(), "{}: readers", at);
+                prop_assert_eq!(stats.readers, readers.len() as u64, "{}: readers", at);
             }
         }
     }
@@ -480,7 +480,7 @@ fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     // The end: every reader drains what is retained, and then records read
     // plus lost reported add up to every record written since its start.
     prop_assert_eq!(ring.stats().written, m.hi());
-    prop_assert!(ring.snapshot() == m.snapshot(), "final snapshot differs");
+    prop_assert!(ring.snapshot().unwrap() == m.snapshot(), "final snapshot differs");
     for (i, (rd, mr)) in readers.iter_mut().enumerate() {
         loop {
             let real = rd.try_next();
@@ -506,7 +506,7 @@ fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
         prop_assert_eq!(rd.lost_total(), mr.told, "reader {}: lost_total", i);
     }
     // Drained and nothing new: flushed.
-    prop_assert!(ring.flush_timeout(Duration::ZERO), "drained readers, but not flushed");
+    prop_assert!(ring.flush_timeout(Duration::ZERO).is_ok(), "drained readers, but not flushed");
     Ok(())
 }
 
@@ -556,9 +556,9 @@ fn eviction_keeps_the_newest_records_that_fit() {
     for (i, &len) in lens.iter().enumerate() {
         assert_eq!(ring.write(&payload(i as u64, len)), Ok(i as u64));
         assert_eq!(m.write(len), Ok(i as u64));
-        let oldest = ring.reader(Start::Oldest).try_next().unwrap().seq;
+        let oldest = ring.reader(Start::Oldest).unwrap().try_next().unwrap().seq;
         assert_eq!(oldest, m.lo, "after writing seq {i}");
-        assert_eq!(ring.snapshot(), m.snapshot(), "after writing seq {i}");
+        assert_eq!(ring.snapshot().unwrap(), m.snapshot(), "after writing seq {i}");
         expected_oldest.push(oldest);
     }
     assert_eq!(expected_oldest, [0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 5, 6, 7, 11, 11, 12]);
@@ -570,9 +570,9 @@ fn eviction_keeps_the_newest_records_that_fit() {
     }
     ring.write(&[2; 120]).unwrap(); // 136: 864 + 136 = 1000
     ring.write(&[3; 8]).unwrap(); // 24: 1024, exactly full
-    assert_eq!(ring.reader(Start::Oldest).try_next().unwrap().seq, 0);
+    assert_eq!(ring.reader(Start::Oldest).unwrap().try_next().unwrap().seq, 0);
     ring.write(&[4; 1]).unwrap(); // 24: 1048 > 1024 evicts record 0 (272)
-    assert_eq!(ring.reader(Start::Oldest).try_next().unwrap().seq, 1);
+    assert_eq!(ring.reader(Start::Oldest).unwrap().try_next().unwrap().seq, 1);
 }
 
 /// DESIGN.md: flush waits until every reader "has read past every record
@@ -583,7 +583,7 @@ fn eviction_keeps_the_newest_records_that_fit() {
 #[test]
 fn flush_ignores_records_before_a_future_seq_start() {
     let ring = Ring::new(1024).unwrap();
-    let _reader = ring.reader(Start::Seq(5));
+    let _reader = ring.reader(Start::Seq(5)).unwrap();
     ring.write(b"record 0, before the reader's start").unwrap();
-    assert!(ring.flush_timeout(Duration::ZERO), "the reader has nothing to read before seq 5");
+    assert!(ring.flush_timeout(Duration::ZERO).is_ok(), "the reader has nothing to read before seq 5");
 }

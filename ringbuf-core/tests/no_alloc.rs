@@ -51,7 +51,7 @@ fn a_million_writes_allocate_nothing() {
     let readers: Vec<_> = [0u64, 1, 50]
         .into_iter()
         .map(|pause_us| {
-            let mut rd = ring.reader(Start::Oldest);
+            let mut rd = ring.reader(Start::Oldest).unwrap();
             std::thread::spawn(move || {
                 let mut n = 0u64;
                 loop {
@@ -80,7 +80,7 @@ fn a_million_writes_allocate_nothing() {
     let after = allocs_here();
     assert_eq!(after - before, 0, "writes allocated {} times", after - before);
     assert!(ring.stats().wakeups > 0, "the wake-up path ran too");
-    ring.close();
+    ring.close().unwrap();
     for r in readers {
         assert!(r.join().unwrap() > 0);
     }

@@ -28,7 +28,13 @@ fn snapshot_while_writers_lap_the_ring_many_times() {
             let (ring, stop) = (ring.clone(), stop.clone());
             thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    ring.write(&[w; 16]).unwrap();
+                    // A 64-byte ring holds two of these records and three
+                    // writers lap it during one copy: the contract lets a
+                    // write be refused with Busy there (nothing written).
+                    match ring.write(&[w; 16]) {
+                        Ok(_) | Err(Error::Busy) => {}
+                        Err(e) => panic!("{e:?}"),
+                    }
                 }
             })
         })
@@ -36,7 +42,7 @@ fn snapshot_while_writers_lap_the_ring_many_times() {
     let t = Instant::now();
     let mut snapshots = 0u64;
     while t.elapsed() < Duration::from_secs(2) || snapshots == 0 {
-        let s = ring.snapshot();
+        let s = ring.snapshot().unwrap();
         assert!(s.len() <= 64);
         // Whole 16-byte records of one writer each.
         assert_eq!(s.len() % 16, 0);
@@ -82,7 +88,7 @@ fn an_oldest_reader_racing_the_first_write_never_skips_it() {
         *slot.lock().unwrap() = Some(ring.clone());
         go.store(r, Ordering::Release);
         spin((r / 64) % 64);
-        let mut rd = ring.reader(Start::Oldest);
+        let mut rd = ring.reader(Start::Oldest).unwrap();
         while done.load(Ordering::Acquire) < r {
             spin(1);
         }
@@ -100,10 +106,10 @@ fn an_oldest_reader_racing_the_first_write_never_skips_it() {
 #[test]
 fn records_skipped_by_a_polling_reader_do_not_hold_up_flush() {
     let ring = Ring::new(4096).unwrap();
-    let mut rd = ring.reader(Start::Seq(5));
+    let mut rd = ring.reader(Start::Seq(5)).unwrap();
     for _ in 0..3 {
         ring.write(b"before the wanted seq").unwrap();
     }
     assert_eq!(rd.try_next(), Err(Error::Timeout));
-    assert!(ring.flush_timeout(Duration::ZERO), "the reader is past every record written");
+    assert!(ring.flush_timeout(Duration::ZERO).is_ok(), "the reader is past every record written");
 }

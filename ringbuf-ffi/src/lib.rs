@@ -16,6 +16,7 @@ mod boundary;
 // Declaration order is the header's order (rustfmt.toml keeps it).
 mod result;
 mod ring_ops;
+mod stats;
 mod reader;
 mod fork;
 
@@ -25,5 +26,7 @@ pub use reader::{
 };
 pub use result::{ring_result, ring_result_str};
 pub use ring_ops::{
-    ring, ring_capacity, ring_close, ring_flush, ring_free, ring_max_record, ring_new, ring_snapshot, ring_write,
+    ring, ring_capacity, ring_close, ring_dump_fd, ring_flush, ring_free, ring_max_record, ring_new, ring_slice,
+    ring_snapshot, ring_write, ring_writev,
 };
+pub use stats::{ring_stats, RingStats};

@@ -97,11 +97,13 @@ pub unsafe extern "C" fn ring_reader_new(
         let Some(start) = start.decode(seq) else {
             return ring_result::InvalidArgument;
         };
-        if ring.is_forked() {
-            return ring_result::Forked;
+        match ring.reader(start) {
+            Ok(reader) => {
+                out.set(Box::into_raw(Box::new(reader)).cast());
+                ring_result::Ok
+            }
+            Err(e) => e.into(),
         }
-        out.set(Box::into_raw(Box::new(ring.reader(start))).cast());
-        ring_result::Ok
     })
 }
 

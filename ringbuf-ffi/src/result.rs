@@ -26,9 +26,8 @@ pub enum ring_result {
     /// The ring's memory could not be allocated.
     NoMemory = 7,
     /// A bug inside ringlog was caught at the boundary. The call did nothing
-    /// that can be observed as half-done: either the ring is still correct,
-    /// or (a write was interrupted) it refuses further writes with this
-    /// code and its readers end with it after the records before.
+    /// that can be observed as half-done: the ring stays correct (a write
+    /// interrupted by it leaves a dead record, which readers count as lost).
     Panic = 8,
     /// `ring_reader_read` only: bytes were overwritten before this reader
     /// read them; the next call goes on from the start of the oldest
@@ -39,6 +38,15 @@ pub enum ring_result {
     /// a pthread_atfork handler, so it never deadlocks on a lock held by a
     /// thread that does not exist in the child.
     Forked = 10,
+    /// The room a write must claim is held by records still being written
+    /// (only in a ring too small for its writers): nothing was written, the
+    /// drop is counted in `ring_stats().dropped`. The write waited at most
+    /// 50 us first, and not at all in a signal handler that interrupted a
+    /// write on the same thread.
+    Busy = 11,
+    /// A system call failed; `errno` says why (`ring_dump_fd`). The number
+    /// 12 is kept for RING_RESULT_BAD_FILE (rings in files, to come).
+    Io = 13,
 }
 
 impl From<Error> for ring_result {
@@ -52,9 +60,36 @@ impl From<Error> for ring_result {
             Error::InvalidArgument(_) => ring_result::InvalidArgument,
             Error::NoMemory => ring_result::NoMemory,
             Error::Forked => ring_result::Forked,
-            _ => ring_result::Panic, // Poisoned, and whatever a newer core adds
+            Error::Busy => ring_result::Busy,
+            Error::Io(errno) => {
+                set_errno(errno);
+                ring_result::Io
+            }
+            _ => ring_result::Panic, // whatever a newer core adds
         }
     }
+}
+
+/// `Ok` or the error's code.
+pub(crate) fn result(r: Result<(), Error>) -> ring_result {
+    match r {
+        Ok(()) => ring_result::Ok,
+        Err(e) => e.into(),
+    }
+}
+
+/// Sets the calling thread's `errno` (async-signal-safe).
+fn set_errno(errno: i32) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: __errno_location returns this thread's errno, always valid.
+    unsafe {
+        *libc::__errno_location() = errno
+    };
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    // SAFETY: __error returns this thread's errno, always valid.
+    unsafe {
+        *libc::__error() = errno
+    };
 }
 
 /// Static, NUL-terminated text for each code.
@@ -71,6 +106,8 @@ fn text(code: u32) -> &'static [u8] {
         8 => b"internal error (panic caught at the ringlog boundary)\0",
         9 => b"records were overwritten before this reader read them\0",
         10 => b"ring was created before fork(): it cannot be used in the child\0",
+        11 => b"ring is busy: the room to claim is held by records still being written\0",
+        13 => b"a system call failed (see errno)\0",
         _ => b"unknown ring_result code\0",
     }
 }
@@ -95,13 +132,13 @@ mod tests {
 
     #[test]
     fn every_code_has_text_and_unknown_codes_are_safe() {
-        for code in 0..=10u32 {
+        for code in (0..=11u32).chain([13]) {
             // SAFETY: ring_result_str returns static NUL-terminated text.
             let s = unsafe { CStr::from_ptr(ring_result_str(code)) };
             assert!(!s.to_bytes().is_empty());
             assert_ne!(s.to_bytes(), b"unknown ring_result code");
         }
-        for code in [11, 1000, u32::MAX] {
+        for code in [12, 14, 1000, u32::MAX] {
             // SAFETY: as above.
             let s = unsafe { CStr::from_ptr(ring_result_str(code)) };
             assert_eq!(s.to_bytes(), b"unknown ring_result code");

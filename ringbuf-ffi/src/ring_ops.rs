@@ -2,10 +2,10 @@
 
 use std::ffi::c_void;
 
-use ringbuf_core::Ring;
+use ringbuf_core::{Error, Ring};
 
 use crate::boundary::{input, output, timeout, Out, MAX_BUFFER};
-use crate::result::ring_result;
+use crate::result::{result, ring_result};
 
 /// A ring of log records. Opaque; made by `ring_new`, released by
 /// `ring_free`. Safe to use from any number of threads at once.
@@ -22,16 +22,6 @@ pub(crate) unsafe fn ring_ref<'a>(r: *const ring) -> Option<&'a Ring> {
     // SAFETY: a non-NULL handle points to the `Ring` boxed by `ring_new`,
     // which lives until `ring_free`.
     unsafe { r.cast::<Ring>().as_ref() }
-}
-
-/// Returns RING_RESULT_FORKED from the enclosing body when the ring was
-/// made before this process forked.
-macro_rules! refuse_if_forked {
-    ($ring:expr) => {
-        if $ring.is_forked() {
-            return ring_result::Forked;
-        }
-    };
 }
 
 /// Creates a ring of `capacity` bytes, per-record framing included, rounded
@@ -55,7 +45,6 @@ pub unsafe extern "C" fn ring_new(capacity: usize, out: *mut *mut ring) -> ring_
         // SAFETY: the caller passes NULL or a writable `ring *`.
         let mut out = try_ref!(unsafe { Out::new(out) });
         out.set(std::ptr::null_mut());
-        crate::fork::watch_forks();
         match Ring::new(capacity) {
             Ok(r) => {
                 out.set(Box::into_raw(Box::new(r)).cast());
@@ -111,16 +100,22 @@ pub unsafe extern "C" fn ring_max_record(r: *const ring) -> usize {
 }
 
 /// Appends one record holding `len` bytes from `data`, whole. It is visible
-/// to every reader when this returns.
+/// to every reader when this returns (and every record before it is
+/// committed).
 ///
-/// Never waits for a reader, never allocates, makes no system call unless a
-/// reader or flush is asleep; it may wait a moment for other writers.
-/// `len` may be 0 (an empty record; `data` may then be NULL).
+/// Never waits for a reader or for another writer, never allocates, makes
+/// no system call unless a reader or flush sleeps (then one, to wake them
+/// all). A writer preempted or stopped in the middle of its record holds
+/// up no other writer. Async-signal-safe: a signal handler may call it,
+/// also when it interrupted a write on the same thread. `len` may be 0 (an
+/// empty record; `data` may then be NULL).
 ///
 /// Returns RING_RESULT_OK, RING_RESULT_NULL_PARAMETER (`r` NULL, or `data`
 /// NULL with `len` > 0), RING_RESULT_TOO_LARGE (`len` > ring_max_record(),
-/// also SIZE_MAX; nothing written) or RING_RESULT_CLOSED. Argument errors
-/// are reported before RING_RESULT_CLOSED.
+/// also SIZE_MAX; nothing written), RING_RESULT_CLOSED, RING_RESULT_BUSY
+/// (only in a ring too small for its writers: the room to claim is held by
+/// records still being written; nothing written, counted as dropped) or
+/// RING_RESULT_FORKED. Argument errors are reported before the others.
 ///
 /// # Safety
 ///
@@ -147,6 +142,75 @@ pub unsafe extern "C" fn ring_write(r: *const ring, data: *const c_void, len: us
     })
 }
 
+/// One part of a record for `ring_writev`: `len` bytes at `data`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ring_slice {
+    /// The bytes (may be NULL when `len` is 0).
+    pub data: *const c_void,
+    /// How many.
+    pub len: usize,
+}
+
+/// Appends one record made of the `n` parts at `parts`, back to back, as
+/// `ring_write` would write their concatenation: one claim, one commit,
+/// no allocation, async-signal-safe. `n` may be 0 (an empty record;
+/// `parts` may then be NULL).
+///
+/// Returns as `ring_write`; also RING_RESULT_NULL_PARAMETER when `parts` is
+/// NULL with `n` > 0 or a part's `data` is NULL with its `len` > 0,
+/// RING_RESULT_INVALID_ARGUMENT when `n` is absurd (the array would exceed
+/// PTRDIFF_MAX bytes), RING_RESULT_TOO_LARGE when the total exceeds
+/// ring_max_record() (or size_t).
+///
+/// # Safety
+///
+/// `r` must be NULL or a live handle; `parts` NULL or `n` readable
+/// `ring_slice`s, each `data` NULL or `len` readable bytes, unchanged
+/// during the call. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn ring_writev(r: *const ring, parts: *const ring_slice, n: usize) -> ring_result {
+    ffi_boundary!(ring_result::Panic, {
+        // SAFETY: the caller passes NULL or a live handle.
+        let ring = try_ref!(unsafe { ring_ref(r) });
+        if n > MAX_BUFFER / std::mem::size_of::<ring_slice>() {
+            return ring_result::InvalidArgument;
+        }
+        let parts: &[ring_slice] = if n == 0 {
+            &[]
+        } else if parts.is_null() {
+            return ring_result::NullParameter;
+        } else {
+            // SAFETY: non-NULL, `n` elements by the caller's contract, and
+            // `n * size_of <= MAX_BUFFER`.
+            unsafe { std::slice::from_raw_parts(parts, n) }
+        };
+        let mut total = 0usize;
+        for p in parts {
+            if p.data.is_null() && p.len > 0 {
+                return ring_result::NullParameter;
+            }
+            total = match total.checked_add(p.len) {
+                Some(t) => t,
+                None => return ring_result::TooLarge,
+            };
+        }
+        if total > ring.max_record() {
+            return ring_result::TooLarge;
+        }
+        // Every part is now at most max_record <= MAX_BUFFER bytes.
+        let slices = parts.iter().map(|p| {
+            // SAFETY: checked above: non-NULL or empty, and the caller
+            // promises `len` readable bytes.
+            unsafe { input(p.data.cast(), p.len) }.unwrap_or(&[])
+        });
+        match ring.write_parts(slices) {
+            Ok(_) => ring_result::Ok,
+            Err(e) => e.into(),
+        }
+    })
+}
+
 /// Waits until every reader that exists now has read past every record
 /// written before this call, or was lapped past it, or was freed.
 ///
@@ -154,7 +218,7 @@ pub unsafe extern "C" fn ring_write(r: *const ring, data: *const c_void, len: us
 /// at most that many milliseconds. Never blocks writers.
 ///
 /// Returns RING_RESULT_OK (also at once when there are no readers),
-/// RING_RESULT_TIMEOUT or RING_RESULT_NULL_PARAMETER.
+/// RING_RESULT_TIMEOUT, RING_RESULT_NULL_PARAMETER or RING_RESULT_FORKED.
 ///
 /// # Safety
 ///
@@ -164,26 +228,18 @@ pub unsafe extern "C" fn ring_flush(r: *const ring, timeout_ms: i64) -> ring_res
     ffi_boundary!(ring_result::Panic, {
         // SAFETY: the caller passes NULL or a live handle.
         let ring = try_ref!(unsafe { ring_ref(r) });
-        refuse_if_forked!(ring);
         let flushed = match timeout(timeout_ms) {
-            None => {
-                ring.flush();
-                true
-            }
+            None => ring.flush(),
             Some(t) => ring.flush_timeout(t),
         };
-        if flushed {
-            ring_result::Ok
-        } else {
-            ring_result::Timeout
-        }
+        result(flushed)
     })
 }
 
 /// Closes the ring: writes fail with RING_RESULT_CLOSED from now on;
 /// blocked readers wake, read what is retained, then get RING_RESULT_CLOSED.
 /// Idempotent: RING_RESULT_OK every time (RING_RESULT_NULL_PARAMETER for
-/// NULL).
+/// NULL, RING_RESULT_FORKED in the child of a fork).
 ///
 /// # Safety
 ///
@@ -193,25 +249,25 @@ pub unsafe extern "C" fn ring_close(r: *const ring) -> ring_result {
     ffi_boundary!(ring_result::Panic, {
         // SAFETY: the caller passes NULL or a live handle.
         let ring = try_ref!(unsafe { ring_ref(r) });
-        refuse_if_forked!(ring);
-        ring.close();
-        ring_result::Ok
+        result(ring.close())
     })
 }
 
 /// Copies every retained record's bytes, oldest first, back to back, into
 /// `buf` and stores their total length in `*out_len`: the "dump the last N
 /// bytes" call. The total never exceeds ring_capacity(), so a buffer of
-/// that size always suffices.
+/// that size always suffices. Records still being written are left out;
+/// writers go on meanwhile. Allocates nothing, takes no lock:
+/// async-signal-safe.
 ///
 /// `buf` NULL with `cap` 0 is a size query: RING_RESULT_BUF_SMALL with the
 /// size in `*out_len` (RING_RESULT_OK with 0 when the ring is empty). Writers
 /// go on meanwhile, so a later call may need more.
 ///
-/// Returns RING_RESULT_OK, RING_RESULT_BUF_SMALL (nothing copied; `*out_len`
-/// holds the size needed), RING_RESULT_NULL_PARAMETER (`r` or `out_len`
-/// NULL, or `buf` NULL with `cap` > 0) or RING_RESULT_INVALID_ARGUMENT
-/// (`cap` > PTRDIFF_MAX).
+/// Returns RING_RESULT_OK, RING_RESULT_BUF_SMALL (`*out_len` holds the size
+/// needed; what `buf` holds then is unspecified), RING_RESULT_NULL_PARAMETER
+/// (`r` or `out_len` NULL, or `buf` NULL with `cap` > 0),
+/// RING_RESULT_INVALID_ARGUMENT (`cap` > PTRDIFF_MAX) or RING_RESULT_FORKED.
 ///
 /// # Safety
 ///
@@ -236,18 +292,45 @@ pub unsafe extern "C" fn ring_snapshot(
         // SAFETY: `cap <= MAX_BUFFER`; the caller promises `cap` writable
         // bytes at `buf` when it is not NULL.
         let dst = try_ref!(unsafe { output(buf.cast(), cap) });
-        refuse_if_forked!(ring);
-        let snap = match ring.try_snapshot() {
-            Ok(snap) => snap,
-            Err(e) => return e.into(),
-        };
-        out_len.set(snap.len());
-        match dst.get_mut(..snap.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(&snap);
+        match ring.snapshot_into(dst) {
+            Ok(n) => {
+                out_len.set(n);
                 ring_result::Ok
             }
-            None => ring_result::BufSmall,
+            Err(Error::BufSmall { len, .. }) => {
+                out_len.set(len);
+                ring_result::BufSmall
+            }
+            Err(e) => e.into(),
         }
+    })
+}
+
+/// Writes the snapshot (every retained record's bytes, oldest first, back
+/// to back) to the file descriptor `fd` with write(2) only: no allocation,
+/// no lock, async-signal-safe. The crash handler's call: after logging its
+/// last line with `ring_write`, a handler for SIGSEGV may dump the ring to
+/// stderr or a file opened beforehand.
+///
+/// A record of up to 4 KiB is written whole or not at all; a longer one is
+/// written in checked 4 KiB pieces, so if writers evict it during the dump
+/// it appears cut short. Records still being written are left out.
+///
+/// Returns RING_RESULT_OK, RING_RESULT_NULL_PARAMETER (`r` NULL),
+/// RING_RESULT_INVALID_ARGUMENT (`fd` < 0), RING_RESULT_IO (write(2)
+/// failed; `errno` says why; EINTR is retried) or RING_RESULT_FORKED.
+///
+/// # Safety
+///
+/// `r` must be NULL or a live handle. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn ring_dump_fd(r: *const ring, fd: i32) -> ring_result {
+    ffi_boundary!(ring_result::Panic, {
+        // SAFETY: the caller passes NULL or a live handle.
+        let ring = try_ref!(unsafe { ring_ref(r) });
+        if fd < 0 {
+            return ring_result::InvalidArgument;
+        }
+        result(ring.dump_fd(fd))
     })
 }

@@ -99,7 +99,7 @@ fn write_with_readers(plan: Plan, cap: usize, size: usize, readers: usize) -> (f
         let start = Arc::new(Barrier::new(readers + 1));
         let rs: Vec<_> = (0..readers)
             .map(|_| {
-                let mut rd = ring.reader(Start::Newest);
+                let mut rd = ring.reader(Start::Newest).unwrap();
                 let start = start.clone();
                 thread::spawn(move || {
                     let mut buf = vec![0u8; size];
@@ -120,7 +120,7 @@ fn write_with_readers(plan: Plan, cap: usize, size: usize, readers: usize) -> (f
             .collect();
         start.wait();
         let (n, elapsed) = write_for(&ring, &data, plan.run);
-        ring.close();
+        ring.close().unwrap();
         for r in rs {
             let (read, lost) = r.join().unwrap();
             lost_share.push(lost as f64 / (read + lost).max(1) as f64);
@@ -283,7 +283,7 @@ fn drain(plan: Plan, cap: usize, size: usize) -> f64 {
     }
     let mut buf = vec![0u8; size];
     median_of(plan, || {
-        let mut rd = ring.reader(Start::Oldest);
+        let mut rd = ring.reader(Start::Oldest).unwrap();
         let t = Instant::now();
         let mut bytes = 0usize;
         while let Ok(info) = rd.next_into(&mut buf, Some(Duration::ZERO)) {
@@ -298,7 +298,7 @@ fn drain(plan: Plan, cap: usize, size: usize) -> f64 {
 fn wake_latency(samples: usize) -> (f64, f64) {
     let ring = Ring::new(1 << 20).unwrap();
     let base = Instant::now();
-    let mut rd = ring.reader(Start::Newest);
+    let mut rd = ring.reader(Start::Newest).unwrap();
     let r = thread::spawn(move || {
         let mut lat = Vec::with_capacity(samples);
         let mut buf = [0u8; 8];
@@ -312,7 +312,7 @@ fn wake_latency(samples: usize) -> (f64, f64) {
         thread::sleep(Duration::from_micros(500)); // the reader parks meanwhile
         ring.write(&(base.elapsed().as_nanos() as u64).to_le_bytes()).unwrap();
     }
-    ring.close();
+    ring.close().unwrap();
     let mut lat = r.join().unwrap();
     let p = |q: f64, v: &mut Vec<f64>| {
         v.sort_by(|a, b| a.total_cmp(b));
@@ -335,7 +335,7 @@ fn bytes_allocated<T>(f: impl FnOnce() -> T) -> (T, u64) {
 fn memory(cap: usize) -> (u64, u64, u64) {
     let (ring, ring_bytes) = bytes_allocated(|| Ring::new(cap).unwrap());
     let (mut readers, reader_bytes) =
-        bytes_allocated(|| (0..10).map(|_| ring.reader(Start::Oldest)).collect::<Vec<_>>());
+        bytes_allocated(|| (0..10).map(|_| ring.reader(Start::Oldest).unwrap()).collect::<Vec<_>>());
     let data = payload(64);
     let mut buf = [0u8; 64];
     let ((), write_bytes) = bytes_allocated(|| {
@@ -367,7 +367,7 @@ fn allocations_per_write(n: u64) -> f64 {
 fn instructions(op: &str, n: u64) {
     let ring = Ring::new(1 << 20).unwrap();
     let data = payload(64);
-    let mut rd = ring.reader(Start::Oldest);
+    let mut rd = ring.reader(Start::Oldest).unwrap();
     let mut buf = [0u8; 64];
     match op {
         "write" => {

@@ -16,6 +16,7 @@ static INVALID_ARGUMENT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static NO_MEMORY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static FORKED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static INTERNAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static BUSY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn make<'py>(py: Python<'py>, name: &str, bases: &[Bound<'py, PyAny>], doc: &str) -> PyResult<Py<PyType>> {
     let namespace = PyDict::new(py);
@@ -69,6 +70,17 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
             )?,
         ),
         (
+            "Busy",
+            &BUSY,
+            make(
+                py,
+                "Busy",
+                &[b()],
+                "The room a write must claim is held by records still being written (a ring too small for its \
+                 writers); nothing was written, the drop is counted in stats()['dropped'].",
+            )?,
+        ),
+        (
             "InternalError",
             &INTERNAL,
             make(
@@ -111,7 +123,7 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
         Error::InvalidArgument(_) => new_err(py, &INVALID_ARGUMENT, e.to_string()),
         Error::NoMemory => new_err(py, &NO_MEMORY, e.to_string()),
         Error::Forked => new_err(py, &FORKED, e.to_string()),
-        Error::Poisoned => new_err(py, &INTERNAL, e.to_string()),
+        Error::Busy => new_err(py, &BUSY, e.to_string()),
         other => new_err(py, &RING_ERROR, other.to_string()),
     }
 }

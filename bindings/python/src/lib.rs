@@ -14,12 +14,9 @@ mod reader;
 mod ring;
 mod wait;
 
-extern "C" fn forked_child() {
-    ringbuf_core::fork::forked_child();
-}
-
 /// Test-only (feature `fault-injection`): the library panics once at
-/// `point` (1 write, 2 read, 3 snapshot, 4 flush); see ringbuf_core::fault.
+/// `point` (1 write, 2 read, 3 snapshot, 4 flush), or makes the next write
+/// answer Busy (5); see ringbuf_core::fault.
 #[cfg(feature = "fault-injection")]
 #[pyfunction]
 fn _test_panic_at(point: u32) -> bool {
@@ -28,15 +25,6 @@ fn _test_panic_at(point: u32) -> bool {
 
 #[pymodule(gil_used = false)]
 fn _ringlog(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // After fork (os.fork or any other), rings made before it refuse to
-    // work in the child (ringlog.Forked) instead of risking a deadlock.
-    static WATCH_FORKS: std::sync::Once = std::sync::Once::new();
-    // SAFETY: registers a handler that only increments an atomic, which is
-    // async-signal-safe as a fork handler must be; it lives as long as the
-    // process (extension modules are never unloaded).
-    WATCH_FORKS.call_once(|| unsafe {
-        libc::pthread_atfork(None, None, Some(forked_child));
-    });
     #[cfg(feature = "fault-injection")]
     m.add_function(wrap_pyfunction!(_test_panic_at, m)?)?;
     m.add_class::<ring::PyRing>()?;

@@ -87,8 +87,27 @@ impl PyRing {
 
     /// Readers alive now.
     #[getter]
-    fn readers(&self) -> usize {
+    fn readers(&self) -> u64 {
         self.ring.stats().readers
+    }
+
+    /// stats() -> dict
+    ///
+    /// The ring's counters: written (the next seq), oldest_seq, bytes_used
+    /// (framing included), dropped (writes refused with Busy), readers,
+    /// capacity, max_record, closed.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let s = self.ring.stats();
+        let d = pyo3::types::PyDict::new(py);
+        d.set_item("written", s.written)?;
+        d.set_item("oldest_seq", s.oldest_seq)?;
+        d.set_item("bytes_used", s.bytes_used)?;
+        d.set_item("dropped", s.dropped)?;
+        d.set_item("readers", s.readers)?;
+        d.set_item("capacity", s.capacity)?;
+        d.set_item("max_record", s.max_record)?;
+        d.set_item("closed", s.closed)?;
+        Ok(d)
     }
 
     /// write(data) -> int
@@ -143,10 +162,10 @@ impl PyRing {
                 ))
             }
         };
-        if self.ring.is_forked() {
-            return Err(errors::to_py(py, ringbuf_core::Error::Forked));
+        match self.ring.reader(start) {
+            Ok(reader) => Ok(PyReader::new(reader)),
+            Err(e) => Err(errors::to_py(py, e)),
         }
-        Ok(PyReader::new(self.ring.reader(start)))
     }
 
     /// flush(timeout=None) -> bool
@@ -159,18 +178,17 @@ impl PyRing {
     #[pyo3(signature = (timeout = None))]
     fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let deadline = wait::deadline(py, timeout)?;
-        if self.ring.is_forked() {
-            return Err(errors::to_py(py, ringbuf_core::Error::Forked));
-        }
-        let flush = self.ring.start_flush();
+        let flush = self.ring.start_flush().map_err(|e| errors::to_py(py, e))?;
         let done = wait::sliced(py, deadline, |slice| match errors::guard("flush", || flush.wait_timeout(slice)) {
-            Ok(true) => Slice::Done(Ok(())),
-            Ok(false) => Slice::Again,
+            Ok(Ok(())) => Slice::Done(Ok(Ok(()))),
+            Ok(Err(ringbuf_core::Error::Timeout)) => Slice::Again,
+            Ok(Err(e)) => Slice::Done(Ok(Err(e))),
             Err(what) => Slice::Done(Err(what)),
         })?;
         match done {
             None => Ok(false),
-            Some(Ok(())) => Ok(true),
+            Some(Ok(Ok(()))) => Ok(true),
+            Some(Ok(Err(e))) => Err(errors::to_py(py, e)),
             Some(Err(what)) => Err(errors::internal(py, what)),
         }
     }
@@ -180,11 +198,7 @@ impl PyRing {
     /// Closes the ring: writes raise Closed from now on; readers read what
     /// the ring holds, then reach the end. Idempotent.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        if self.ring.is_forked() {
-            return Err(errors::to_py(py, ringbuf_core::Error::Forked));
-        }
-        self.ring.close();
-        Ok(())
+        self.ring.close().map_err(|e| errors::to_py(py, e))
     }
 
     /// snapshot() -> bytes
@@ -192,10 +206,7 @@ impl PyRing {
     /// Every retained record's bytes, oldest first, back to back: the "dump
     /// the last N bytes" call. Copies with the GIL released.
     fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        if self.ring.is_forked() {
-            return Err(errors::to_py(py, ringbuf_core::Error::Forked));
-        }
-        match py.detach(|| errors::guard("snapshot", || self.ring.try_snapshot())) {
+        match py.detach(|| errors::guard("snapshot", || self.ring.snapshot())) {
             Ok(Ok(snap)) => Ok(PyBytes::new(py, &snap)),
             Ok(Err(e)) => Err(errors::to_py(py, e)),
             Err(what) => Err(errors::internal(py, what)),
@@ -209,7 +220,7 @@ impl PyRing {
     #[pyo3(signature = (exc_type, exc, tb, /))]
     fn __exit__(&self, exc_type: &Bound<'_, PyAny>, exc: &Bound<'_, PyAny>, tb: &Bound<'_, PyAny>) -> bool {
         let _ = (exc_type, exc, tb);
-        self.ring.close(); // a no-op in the child of a fork
+        let _ = self.ring.close(); // Forked in the child of a fork: nothing to close
         false
     }
 
