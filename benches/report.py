@@ -30,7 +30,7 @@ def load(paths: list[str]) -> list[Row]:
 
 def ratio(r: Row) -> float | None:
     b = r.get("baseline_value")
-    return r["value"] / b if b else None
+    return r["value"] / b if b and r.get("value") is not None else None
 
 
 def fmt_size(n: int) -> str:
@@ -67,10 +67,145 @@ def table(rows: list[Row]) -> list[str]:
         x = ratio(r)
         out.append(
             f"| {r['lang']} | {fmt_ring(r.get('ring', 0))} | {fmt_size(r.get('size', 0))} | {r['name']} | "
-            f"{r['value']:.2f} | {r['unit']} | {r.get('baseline') or ''} | {'' if x is None else f'{x:.2f}x'} | "
+            f"{'n/a' if r.get('value') is None else format(r['value'], '.2f')} | {r['unit']} | {r.get('baseline') or ''} | {'' if x is None else f'{x:.2f}x'} | "
             f"{verdict(r)} |"
         )
     return out
+
+
+# ---- many writers, wake cost: rows carrying threads/readers, impl, metric, min/max --------
+
+
+def fmt_ns(v: float) -> str:
+    if v < 1e3:
+        return f"{v:.0f} ns"
+    return f"{v / 1e3:.1f} us" if v < 1e6 else f"{v / 1e6:.1f} ms"
+
+
+def with_spread(r: Row | None) -> str:
+    """The median, then the min-max over the runs in parentheses (records/s
+    in millions, times each in ns, us or ms as fits)."""
+    if r is None or r.get("value") is None:
+        return "" if r is None else "n/a"
+    unit = r["unit"]
+    vals = [r["value"]]
+    if r.get("runs") and r.get("min") is not None and r.get("max") is not None and r["min"] != r["max"]:
+        vals += [r["min"], r["max"]]
+    if unit == "ns":
+        f = [fmt_ns(v) for v in vals]
+    elif unit in ("records/s", "writes/s"):
+        big = max(vals) >= 1e5
+        f = [f"{v / 1e6:.2f}" if big else f"{v:,.0f}" for v in vals]
+        f[0] += " M" if big else ""
+    elif unit == "x":
+        f = [f"{v:,.2f}" for v in vals]
+        f[0] += "x"
+    elif unit == "%":
+        f = [f"{v:.0f}" for v in vals]
+        f[0] += "%"
+    else:
+        f = [f"{v:.2f}" for v in vals]
+        f[0] += f" {unit}"
+    return f[0] + (f" ({f[1]}-{f[2]})" if len(f) == 3 else "")
+
+
+def index(rows: list[Row], key: str) -> dict[tuple[Any, ...], Row]:
+    """The rows by (lang, size, key count, impl, metric)."""
+    return {(r["lang"], r.get("size"), r.get(key), r.get("impl"), r.get("metric")): r for r in rows}
+
+
+def many_writers(rows: list[Row]) -> list[str]:
+    out = [
+        "Writers sharing one 1 MiB ring, all started together (a barrier) on a warm ring (written once all round),",
+        "each writing back to back until a common deadline; records per second of all writers together.",
+        "*floor* is a ring written in the benchmark itself: per record one relaxed `fetch_add` on the shared",
+        "position, a copy of the payload, a release store of the header's first word (same framing as ringlog,",
+        "no eviction, no readers): the least work per record, though not always the most records per second",
+        "(with writers contending, a lock that lets one thread write a long stretch alone moves fewer cache lines",
+        "between cores). *mutex* is a `std::sync::Mutex` around a byte ring with the same framing that evicts",
+        "whole records (what users would write). In C++, spdlog's `ringbuffer_sink_mt::log` (no formatting)",
+        "against `ring_write` through libringlog. The implementations take turns within every repeat. Each",
+        "cell is the median over the repeats with the min-max over them in parentheses; a ratio (vs floor, vs",
+        "mutex, vs spdlog) is the median of the ratios of each repeat. Latencies: every 64th write is timed",
+        "alone (rdtsc pair); percentiles of the timed writes of all threads in a run, medians over the runs;",
+        "*max* is the largest timed write. Failed writes: writes the ring refused (an `Err`), per second.",
+        "The machine has 2 cores: from 3 writers on, threads wait for a core, and a writer holding a lock or a",
+        "reservation may be preempted; how far apart the host places the 2 virtual CPUs changes what a shared",
+        "cache line costs from run to run, hence the wide ranges with 2 or more writers.",
+        "",
+    ]
+    timer = next((r for r in rows if r.get("metric") == "timer"), None)
+    if timer is not None:
+        out += [f"Every latency sample includes the timer itself: {timer['value']:.0f} ns for an empty timed pair.", ""]
+    ix = index(rows, "threads")
+    mt = [r for r in rows if r.get("threads") is not None]
+    runs = max((r.get("runs") or 0 for r in mt), default=0)
+    for lang in sorted({r["lang"] for r in mt}, reverse=True):
+        for size in sorted({r["size"] for r in mt if r["lang"] == lang}):
+            ths = sorted({r["threads"] for r in mt if r["lang"] == lang and r["size"] == size})
+            imps = list(dict.fromkeys(r["impl"] for r in mt if r["lang"] == lang and r["size"] == size))
+            runs = max((r.get("runs") or 0 for r in mt if r["lang"] == lang and r["size"] == size), default=runs)
+            out += [f"### {lang}: {fmt_size(size)} records, 1 MiB ring ({runs} runs a cell)", ""]
+            if lang == "rust":
+                out += [
+                    "| writers | impl | records/s | vs floor | vs mutex | p50 | p99 | p99.9 | max "
+                    "| p99.9 vs mutex | failed writes/s |",
+                    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+                ]
+                for t in ths:
+                    for imp in imps:
+                        def g(metric: str, imp: str = imp, t: int = t) -> str:
+                            return with_spread(ix.get((lang, size, t, imp, metric)))
+
+                        out.append(
+                            f"| {t} | {imp} | {g('throughput')} | {g('throughput vs floor')} | "
+                            f"{g('throughput vs mutex')} | {g('p50')} | {g('p99')} | {g('p99.9')} | {g('max')} | "
+                            f"{g('p99.9 vs mutex')} | {g('failed')} |"
+                        )
+            else:
+                names = {r["impl"]: r["name"] for r in mt if r["lang"] == lang}
+                out += [
+                    "| writers | " + " | ".join(f"{names[i]}: records/s" for i in imps) + " | ringlog vs spdlog "
+                    "| ringlog failed writes/s |",
+                    "|---:|" + "---:|" * (len(imps) + 2),
+                ]
+                for t in ths:
+                    cells = [with_spread(ix.get((lang, size, t, i, "throughput"))) for i in imps]
+                    out.append(
+                        f"| {t} | " + " | ".join(cells) + " | "
+                        f"{with_spread(ix.get((lang, size, t, 'ringlog', 'throughput vs spdlog')))} | "
+                        f"{with_spread(ix.get((lang, size, t, 'ringlog', 'failed')))} |"
+                    )
+            out.append("")
+    return out
+
+
+def wake_cost(rows: list[Row]) -> list[str]:
+    ix = index(rows, "readers")
+    counts = sorted({r["readers"] for r in rows if r.get("readers") is not None})
+    runs = max((r.get("runs") or 0 for r in rows), default=0)
+    out = [
+        "The time one `ring.write` of 64 B takes when it wakes N readers asleep in a blocking read on an",
+        "otherwise idle 1 MiB ring (left alone for 20 ms before each write, far longer than a reader spins;",
+        "*woke* is the share of the timed writes that counted a wake-up in `Ring::stats().wakeups`), against a",
+        "write with no reader timed the same way. On 2 cores, the readers a write wakes compete with the writer",
+        f"for a core. Medians over {runs} runs (min-max over the runs in parentheses); each ratio is the",
+        "median of each run's ratio.",
+        "",
+        "| readers | p50 | p99 | p50 vs no reader | woke |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for n in counts:
+        def g(metric: str, n: int = n) -> str:
+            return with_spread(ix.get(("rust", 64, n, "ringlog", metric)))
+
+        out.append(f"| {n} | {g('p50')} | {g('p99')} | {g('p50 vs no reader')} | {g('woke')} |")
+    out.append("")
+    return out
+
+
+# Groups with a table of their own (their rows carry metric, impl, min, max).
+SPECIAL = {"many writers": many_writers, "wake cost": wake_cost}
 
 
 def plot(rows: list[Row], path: Path) -> bool:
@@ -155,7 +290,8 @@ def main() -> int:
     for r in rows:
         groups[r["group"]].append(r)
     for g, rs in groups.items():
-        lines += [f"## {g}", ""] + table(rs) + [""]
+        special = SPECIAL.get(g)
+        lines += [f"## {g}", ""] + (special(rs) if special else table(rs) + [""])
     (out / "PERFORMANCE.md").write_text("\n".join(lines))
     print(f"wrote {out / 'PERFORMANCE.md'}" + (f" and {out / 'performance.png'}" if have_plot else " (no plot: matplotlib missing)"))
     return 0

@@ -5,6 +5,7 @@
 //!     ringlog-bench [--quick] [--json FILE]
 //!     ringlog-bench --instructions write|fill|read N    (for callgrind)
 
+mod many;
 mod measure;
 mod peers;
 
@@ -405,7 +406,9 @@ fn main() {
 
     let mut rows: Vec<Row> = Vec::new();
     let mut push = |row: Row| {
-        print_row(&row);
+        if row.metric.is_none() {
+            print_row(&row); // rows with a metric print a summary of their own
+        }
         rows.push(row);
     };
     for &cap in rings {
@@ -428,6 +431,7 @@ fn main() {
                 unit: "ns/record",
                 baseline: baseline.map(|(n, v)| (n.to_owned(), v)),
                 target,
+                ..Default::default()
             };
             let data = payload(size);
             if on("one writer") {
@@ -502,6 +506,7 @@ fn main() {
                     unit: "GB/s",
                     baseline: None,
                     target: None,
+                    ..Default::default()
                 });
             }
         }
@@ -517,7 +522,19 @@ fn main() {
                 unit: "ns/op",
                 baseline: None,
                 target: None,
+                ..Default::default()
             });
+        }
+    }
+    if on("many writers") {
+        for row in many::writers(plan.threaded(), &[64, 1024], &[1, 2, 4, 8, 32]) {
+            push(row);
+        }
+    }
+    if on("wake cost") {
+        let (repeats, samples) = if quick { (3, 12) } else { (5, 40) };
+        for row in many::wake_cost(repeats, samples) {
+            push(row);
         }
     }
     if only.is_some() {
@@ -534,6 +551,7 @@ fn main() {
             unit: "us",
             baseline: target.map(|t| ("target".to_owned(), t)),
             target: target.map(|_| 1.0),
+            ..Default::default()
         });
     }
     for cap in [1usize << 20, 64 << 20] {
@@ -552,6 +570,7 @@ fn main() {
                 unit: "bytes",
                 baseline: None,
                 target: None,
+                ..Default::default()
             });
         }
     }
@@ -564,6 +583,7 @@ fn main() {
         unit: "allocs",
         baseline: None,
         target: None,
+        ..Default::default()
     });
     if let Some(path) = json {
         let text: String = rows.iter().map(|r| r.json() + "\n").collect();

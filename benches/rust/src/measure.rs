@@ -66,7 +66,29 @@ pub fn median_of(plan: Plan, mut f: impl FnMut() -> f64) -> f64 {
     median(&mut runs)
 }
 
+/// A value over repeated runs: the median, and the spread (min and max).
+#[derive(Clone, Copy, Debug)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    /// How many runs.
+    pub runs: usize,
+}
+
+impl Spread {
+    /// Of the values of the runs (sorted in place); NaN for none.
+    pub fn of(v: &mut [f64]) -> Spread {
+        if v.is_empty() {
+            return Spread { median: f64::NAN, min: f64::NAN, max: f64::NAN, runs: 0 };
+        }
+        let median = median(v);
+        Spread { median, min: v[0], max: v[v.len() - 1], runs: v.len() }
+    }
+}
+
 /// One line of the results.
+#[derive(Default)]
 pub struct Row {
     /// Which table it belongs to.
     pub group: &'static str,
@@ -82,6 +104,18 @@ pub struct Row {
     pub baseline: Option<(String, f64)>,
     /// A target ratio (value / baseline must be at most this), if any.
     pub target: Option<f64>,
+    /// Writer threads, for rows with several (the "many writers" tables).
+    pub threads: Option<usize>,
+    /// Sleeping readers, for the wake-cost rows.
+    pub readers: Option<usize>,
+    /// Which implementation, when a table compares several ("floor",
+    /// "mutex", "ringlog").
+    pub imp: Option<&'static str>,
+    /// What of it `value` is ("throughput", "p99", ...), when a row is one
+    /// of several values of the same measurement.
+    pub metric: Option<&'static str>,
+    /// Min and max over the runs `value` is the median of.
+    pub spread: Option<Spread>,
 }
 
 impl Row {
@@ -89,25 +123,53 @@ impl Row {
         self.baseline.as_ref().map(|(_, b)| self.value / b)
     }
 
-    /// One JSON object (no dependencies: the fields are plain).
+    /// One JSON object (no dependencies: the fields are plain). The
+    /// optional fields appear only when set.
     pub fn json(&self) -> String {
         let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let mut extra = String::new();
+        if let Some(t) = self.threads {
+            extra += &format!(",\"threads\":{t}");
+        }
+        if let Some(r) = self.readers {
+            extra += &format!(",\"readers\":{r}");
+        }
+        if let Some(i) = self.imp {
+            extra += &format!(",\"impl\":\"{}\"", esc(i));
+        }
+        if let Some(m) = self.metric {
+            extra += &format!(",\"metric\":\"{}\"", esc(m));
+        }
+        if let Some(s) = self.spread {
+            extra += &format!(",\"min\":{},\"max\":{},\"runs\":{}", num(s.min), num(s.max), s.runs);
+        }
         let (bname, bval) = match &self.baseline {
-            Some((n, v)) => (format!("\"{}\"", esc(n)), format!("{v}")),
+            Some((n, v)) => (format!("\"{}\"", esc(n)), num(*v)),
             None => ("null".into(), "null".into()),
         };
         format!(
             "{{\"lang\":\"rust\",\"group\":\"{}\",\"name\":\"{}\",\"size\":{},\"ring\":{},\"value\":{},\"unit\":\"{}\",\
-             \"baseline\":{},\"baseline_value\":{},\"target\":{}}}",
+             \"baseline\":{},\"baseline_value\":{},\"target\":{}{}}}",
             esc(self.group),
             esc(&self.name),
             self.size,
             self.ring,
-            self.value,
+            num(self.value),
             self.unit,
             bname,
             bval,
-            self.target.map_or("null".into(), |t| format!("{t}"))
+            self.target.map_or("null".into(), |t| format!("{t}")),
+            extra
         )
+    }
+}
+
+/// A number as JSON: NaN and infinities (a measurement that did not happen)
+/// become null.
+fn num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        "null".into()
     }
 }
