@@ -461,6 +461,9 @@ impl Shared {
             }
             // The frame at the tail is stalled.
             let Some(pin) = stalled else {
+                if h.tail.load(Ordering::Acquire) != t {
+                    continue; // what we read was stale: the tail moved on
+                }
                 // Claimed, header not written, extent unknown: wait for it.
                 return Err(Error::Busy);
             };
