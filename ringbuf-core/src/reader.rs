@@ -371,8 +371,17 @@ impl Reader {
         loop {
             let len = match self.locate(deadline) {
                 Ok(len) => len,
-                Err(e) if n == 0 => return Err(e),
-                Err(_) => return Ok(n),
+                Err(_) if n > 0 => return Ok(n),
+                // Records lost after the last one read (dead ones at the end
+                // of a closed ring): the loss first, then the end.
+                Err(Error::Closed) if self.next > self.want => {
+                    let records = self.next - self.want;
+                    self.lost_total += records;
+                    self.want = self.next;
+                    self.publish();
+                    return Err(Error::Lost { records });
+                }
+                Err(e) => return Err(e),
             };
             if self.lost_pending > 0 {
                 if n > 0 {
@@ -399,9 +408,13 @@ impl Reader {
         }
     }
 
-    /// Records this reader has lost to overwriting since it was created.
+    /// Records this reader has lost since it was created: overwritten
+    /// before it read them, or dead (their write failed inside ringlog).
+    /// Exact at any moment, also for losses not reported yet because no
+    /// record came after them (at the end of a closed ring: then read +
+    /// `lost_total` = written).
     pub fn lost_total(&self) -> u64 {
-        self.lost_total
+        self.lost_total + self.next.saturating_sub(self.want)
     }
 
     /// True in the child of a fork that happened after the ring was made:

@@ -437,7 +437,7 @@ mod plain {
                                     thread::sleep(Duration::from_micros(200)); // a slow one: lapped
                                 }
                             }
-                            Err(Error::Closed) => return check,
+                            Err(Error::Closed) => return (check, rd.lost_total()),
                             Err(e) => panic!("reader {i}: {e:?}"),
                         }
                     }
@@ -511,8 +511,10 @@ mod plain {
         assert_eq!(stats.dropped, total.1);
         ring.close().unwrap();
         for r in readers {
-            let c = r.join().unwrap();
-            c.finish(stats.written);
+            // Abandoned (dead) records at the very end are lost with no
+            // record after them to say so: lost_total counts them.
+            let (c, lost_total) = r.join().unwrap();
+            c.finish_with_total(stats.written, lost_total);
         }
         // A final snapshot after everything: whole records only.
         check_snapshot(&ring.snapshot().unwrap());

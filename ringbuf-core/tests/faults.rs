@@ -221,8 +221,24 @@ fn a_dead_last_record_does_not_hold_up_flush() {
     panic_at(Point::WriteBeforeCommit);
     assert!(catch_unwind(AssertUnwindSafe(|| ring.write(b"dead"))).is_err());
     assert_eq!(rd.try_next(), Err(Error::Timeout), "nothing to read: the loss comes with the next record");
+    assert_eq!(rd.lost_total(), 1, "but it is counted already");
     assert_eq!(ring.flush_timeout(Duration::from_secs(5)), Ok(()), "the reader is past the dead record");
+    let mut stream = ring.reader(Start::Oldest).unwrap();
     ring.write(b"b").unwrap();
     let rec = rd.try_next().unwrap();
     assert_eq!((rec.seq, rec.lost, &rec.data[..]), (2, 1, &b"b"[..]));
+    assert_eq!(rd.lost_total(), 1);
+    // Dead at the very end of a closed ring: lost_total says so, and the
+    // byte stream reports the loss before the end.
+    panic_at(Point::WriteBeforeCommit);
+    assert!(catch_unwind(AssertUnwindSafe(|| ring.write(b"dead too"))).is_err());
+    ring.close().unwrap();
+    assert!(rd.next().is_none());
+    assert_eq!(rd.lost_total(), 2, "read 2 + lost 2 = written 4");
+    let mut buf = [0u8; 16];
+    assert_eq!(stream.read_timeout(&mut buf, Some(Duration::ZERO)), Ok(1)); // "a"
+    assert_eq!(stream.read_timeout(&mut buf, Some(Duration::ZERO)), Err(Error::Lost { records: 1 }));
+    assert_eq!(stream.read_timeout(&mut buf, Some(Duration::ZERO)), Ok(1)); // "b"
+    assert_eq!(stream.read_timeout(&mut buf, Some(Duration::ZERO)), Err(Error::Lost { records: 1 }));
+    assert_eq!(stream.read_timeout(&mut buf, Some(Duration::ZERO)), Err(Error::Closed));
 }

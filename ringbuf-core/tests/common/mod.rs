@@ -120,6 +120,22 @@ impl Checker {
         self.tally.lost += lost;
     }
 
+    /// read + lost must cover every record from the start to `written`,
+    /// with the losses the reader's `lost_total` counts (also those no
+    /// record came after: dead records at the end of a closed ring).
+    pub fn finish_with_total(&self, written: u64, lost_total: u64) {
+        assert!(lost_total >= self.tally.lost, "lost_total {lost_total} < reported {}", self.tally.lost);
+        assert_eq!(
+            self.tally.read + lost_total,
+            written - self.start_seq,
+            "read {} + lost_total {} != written {} since seq {}",
+            self.tally.read,
+            lost_total,
+            written,
+            self.start_seq
+        );
+    }
+
     /// read + lost must cover every record from the start to `written`.
     pub fn finish(&self, written: u64) {
         assert_eq!(
