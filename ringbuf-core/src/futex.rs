@@ -45,9 +45,9 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, deadline: Deadline, scope: S
     }
 }
 
-/// Wakes every thread sleeping on `word`: one system call.
+/// Wakes up to `n` threads sleeping on `word`: one system call.
 #[cfg(all(target_os = "linux", not(loom)))]
-pub(crate) fn wake_all(word: &AtomicU32, scope: Scope) {
+fn wake(word: &AtomicU32, scope: Scope, n: i32) {
     let op = match scope {
         Scope::Private => libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
         Scope::Shared => libc::FUTEX_WAKE,
@@ -58,12 +58,24 @@ pub(crate) fn wake_all(word: &AtomicU32, scope: Scope) {
             libc::SYS_futex,
             word.as_ptr(),
             op,
-            i32::MAX,
+            n,
             std::ptr::null::<libc::timespec>(),
             std::ptr::null::<u32>(),
             0u32,
         );
     }
+}
+
+/// Wakes every thread sleeping on `word`: one system call.
+#[cfg(all(target_os = "linux", not(loom)))]
+pub(crate) fn wake_all(word: &AtomicU32, scope: Scope) {
+    wake(word, scope, i32::MAX);
+}
+
+/// Wakes one thread sleeping on `word`: one system call.
+#[cfg(all(target_os = "linux", not(loom)))]
+pub(crate) fn wake_one(word: &AtomicU32, scope: Scope) {
+    wake(word, scope, 1);
 }
 
 #[cfg(all(not(target_os = "linux"), not(loom)))]
@@ -76,6 +88,9 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, deadline: Deadline, _scope: 
 
 #[cfg(all(not(target_os = "linux"), not(loom)))]
 pub(crate) fn wake_all(_word: &AtomicU32, _scope: Scope) {}
+
+#[cfg(all(not(target_os = "linux"), not(loom)))]
+pub(crate) fn wake_one(_word: &AtomicU32, _scope: Scope) {}
 
 /// loom's futex: one per region (`Waiters`), a mutex and a condition
 /// variable around the check of the word.
@@ -103,5 +118,10 @@ impl Waiters {
     pub(crate) fn wake_all(&self) {
         let _guard = self.lock.lock().unwrap();
         self.cv.notify_all();
+    }
+
+    pub(crate) fn wake_one(&self) {
+        let _guard = self.lock.lock().unwrap();
+        self.cv.notify_one();
     }
 }

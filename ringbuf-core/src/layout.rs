@@ -96,7 +96,8 @@ pub(crate) struct Header {
     // Line 3: what every writer reads after its commit.
     /// The futex word readers and flushes sleep on; bumped to wake them.
     pub(crate) wake: AtomicU32,
-    /// Readers asleep (or about to sleep) on `wake`.
+    /// 1: a reader sleeps (or is about to) on `wake` and no writer has
+    /// woken it since. The first writer to see it clears it and wakes.
     pub(crate) sleepers: AtomicU32,
     /// The smallest claim end at which a sleeping flush completes by
     /// eviction (u64::MAX: none).

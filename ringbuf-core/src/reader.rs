@@ -101,6 +101,11 @@ pub struct Reader {
     /// What was last published to `slot` (for flush): the seq before which
     /// this reader owes nothing, `max(next, want)`.
     published: u64,
+    /// The last wait ended in sleep: the next one spins only briefly.
+    idle: bool,
+    /// Dead records passed since the last loss was accounted (`lost_total`
+    /// counts them before a record after them reports them).
+    dead_pending: u64,
 }
 
 impl Reader {
@@ -139,6 +144,8 @@ impl Reader {
             lost_total: 0,
             stream_off: 0,
             published: want,
+            idle: false,
+            dead_pending: 0,
         })
     }
 
@@ -146,22 +153,18 @@ impl Reader {
     /// The record stays at `self.pos` until `deliver`; returns its length.
     fn locate(&mut self, deadline: Deadline) -> Result<u64, Error> {
         self.shared.check_fork()?;
-        let mut spin = Spin::for_reader();
+        let mut spin = if self.idle { Spin::brief() } else { Spin::for_reader() };
         loop {
             let f = self.shared.frame(self.pos, self.next);
             match f {
                 Frame::Record { len } if self.next >= self.want => {
-                    // Still retained? (The payload is validated again once
-                    // copied, `copy_payload`.) A loss, a BufSmall answer,
-                    // are only reported for a record that is there.
-                    if !self.shared.valid(self.pos) {
-                        self.evicted(f);
-                        continue;
-                    }
+                    // Not validated here: the copy is (`copy_payload`), and
+                    // so is anything reported before one (`confirm`).
                     if self.next > self.want {
                         self.lost_pending += self.next - self.want;
                         self.lost_total += self.next - self.want;
                         self.want = self.next;
+                        self.dead_pending = 0; // counted in the gap
                     }
                     return Ok(len);
                 }
@@ -179,14 +182,26 @@ impl Reader {
                         continue;
                     }
                     if self.shared.finished_at(self.pos) {
+                        // The end: records lost after the last one found
+                        // (dead ones, or evicted before dead ones) have no
+                        // record after them to report them; count them now
+                        // (the byte stream reports them, `read_timeout`).
+                        if self.next > self.want {
+                            self.lost_pending += self.next - self.want;
+                            self.lost_total += self.next - self.want;
+                            self.want = self.next;
+                            self.dead_pending = 0;
+                        }
                         return Err(Error::Closed);
                     }
                     if deadline.expired() {
                         return Err(Error::Timeout);
                     }
                     if spin.spin() {
+                        self.idle = false;
                         continue;
                     }
+                    self.idle = true;
                     let (x, s, shared) = (self.pos, self.next, &*self.shared);
                     // A writer holds the frame (claimed, not committed): its
                     // commit wakes us, but so must the ring lapping it, which
@@ -213,6 +228,9 @@ impl Reader {
             self.next = f.next_seq(self.next);
             self.stream_off = 0;
             if matches!(f, Frame::Dead { .. }) {
+                if self.next > self.want {
+                    self.dead_pending += 1;
+                }
                 self.publish();
             }
         }
@@ -238,6 +256,17 @@ impl Reader {
             self.pass(f);
             return true;
         }
+        false
+    }
+
+    /// Before reporting anything about the record `locate` found (a loss, a
+    /// BufSmall answer) without copying it: is it still there? If not, the
+    /// reader moves on (the report would be stale) and says false.
+    fn confirm(&mut self, len: u64) -> bool {
+        if self.shared.valid(self.pos) {
+            return true;
+        }
+        self.evicted(Frame::Record { len });
         false
     }
 
@@ -295,6 +324,9 @@ impl Reader {
         loop {
             let len = self.locate(deadline)?;
             if len as usize > buf.len() {
+                if !self.confirm(len) {
+                    continue;
+                }
                 return Err(Error::BufSmall { len: len as usize, seq: self.next, lost: self.lost_pending });
             }
             if self.copy_payload(len, 0, &mut buf[..len as usize]) {
@@ -374,18 +406,18 @@ impl Reader {
                 Err(_) if n > 0 => return Ok(n),
                 // Records lost after the last one read (dead ones at the end
                 // of a closed ring): the loss first, then the end.
-                Err(Error::Closed) if self.next > self.want => {
-                    let records = self.next - self.want;
-                    self.lost_total += records;
-                    self.want = self.next;
+                Err(Error::Closed) if self.lost_pending > 0 => {
                     self.publish();
-                    return Err(Error::Lost { records });
+                    return Err(Error::Lost { records: std::mem::take(&mut self.lost_pending) });
                 }
                 Err(e) => return Err(e),
             };
             if self.lost_pending > 0 {
                 if n > 0 {
                     return Ok(n); // the bytes first, the loss on the next call
+                }
+                if !self.confirm(len) {
+                    continue;
                 }
                 return Err(Error::Lost { records: std::mem::take(&mut self.lost_pending) });
             }
@@ -408,13 +440,13 @@ impl Reader {
         }
     }
 
-    /// Records this reader has lost since it was created: overwritten
-    /// before it read them, or dead (their write failed inside ringlog).
-    /// Exact at any moment, also for losses not reported yet because no
-    /// record came after them (at the end of a closed ring: then read +
-    /// `lost_total` = written).
+    /// Records this reader has found lost since it was created: overwritten
+    /// before it read them (counted when it finds the record after them), or
+    /// dead (their write failed inside ringlog; counted when it passes them,
+    /// also at the end of a closed ring, where no record comes after them to
+    /// report them: there, read + `lost_total` = written).
     pub fn lost_total(&self) -> u64 {
-        self.lost_total + self.next.saturating_sub(self.want)
+        self.lost_total + self.dead_pending
     }
 
     /// True in the child of a fork that happened after the ring was made:

@@ -12,7 +12,9 @@
 //! that returns the bit, and wakes the flush only when it was set. The two
 //! RMWs are ordered on the one word, so either the flush sees the new
 //! position or the reader sees the bit. A reader's publish costs one
-//! uncontended RMW on a cache line of its own.
+//! uncontended RMW on a cache line of its own. (A plain store when the bit
+//! is clear would save that, but could erase a bit set between the load
+//! and the store: loom finds the flush then asleep for ever.)
 //!
 //! The registry's lock is taken by reader creation and removal and by
 //! flush, never by a write or a read.

@@ -411,7 +411,8 @@ impl Ring {
         Ok(PendingWrite { shared: self.shared.clone(), claim: Some(claim), data: data.to_vec() })
     }
 
-    /// Readers asleep on the futex now (tests).
+    /// 1 when a reader announced it sleeps and no write has woken it since
+    /// (tests).
     #[doc(hidden)]
     pub fn sleeping_readers(&self) -> u32 {
         self.shared.header().sleepers.load(Ordering::Acquire)

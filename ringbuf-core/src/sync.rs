@@ -229,6 +229,14 @@ impl Spin {
         Spin { round: 6, last: 10 }
     }
 
+    /// For a reader whose last wait ended in sleep (an idle ring): one round
+    /// of 2^6 pauses (about 2 us), then it sleeps. Many readers woken at
+    /// once (a cascade, `wake`) would otherwise spin 25 us each on cores the
+    /// writer needs.
+    pub(crate) fn brief() -> Self {
+        Spin { round: 6, last: 7 }
+    }
+
     /// Spins a little; false when the budget is spent.
     pub(crate) fn spin(&mut self) -> bool {
         #[cfg(loom)]

@@ -3,13 +3,22 @@
 //! when nobody sleeps.
 //!
 //! The word `wake` only counts wake-ups. A sleeper reads it, announces
-//! itself (`sleepers` for readers, `flush_at` for flushes), runs a SeqCst
-//! fence, checks its condition once more, and sleeps only if the word still
-//! holds what it read. A writer stores what the sleeper waits for (a
-//! marker, a claim), runs a SeqCst fence, and reads the announcements
-//! (`write::after_commit`). By the fences, either the writer sees the
-//! announcement, bumps `wake` and calls the futex (the sleeper then does
-//! not sleep, or is woken), or the sleeper's check sees the writer's store.
+//! itself (sets `sleepers` for readers, lowers `flush_at` for flushes),
+//! runs a SeqCst fence, checks its condition once more, and sleeps only if
+//! the word still holds what it read. A writer stores what the sleeper waits
+//! for (a marker, a claim), runs a SeqCst fence, and reads the
+//! announcements (`write::after_commit`). By the fences, either the writer
+//! sees the announcement, bumps `wake` and calls the futex (the sleeper then
+//! does not sleep, or is woken), or the sleeper's check sees the writer's
+//! store. The first writer to see `sleepers` set clears it (a swap) before
+//! it wakes: the writes after it make no system call until a reader
+//! announces itself again (a reader still waking up would otherwise cost
+//! every write meanwhile a futex call).
+//!
+//! The waker's one system call wakes one sleeper; every sleeper that wakes
+//! to a changed word wakes all the others before it goes on (a cascade).
+//! A write that wakes 64 sleeping readers costs its writer one cheap futex
+//! call, not 64 thread wake-ups; the readers pay for each other.
 //! No lock is involved anywhere, so a signal handler that interrupted a
 //! sleeper, or a reader holding anything, cannot block a writer's wake-up.
 
@@ -19,7 +28,17 @@ use crate::shared::Shared;
 use crate::sync::{fence, Deadline, Ordering};
 
 impl Shared {
-    /// Wakes every sleeping reader and flush of this ring: one futex call.
+    /// Wakes sleeping readers if any announced themselves (and clears the
+    /// announcement): what a writer runs after its SeqCst fence.
+    pub(crate) fn wake_sleepers(&self) {
+        let h = self.header();
+        if h.sleepers.load(Ordering::Relaxed) != 0 && h.sleepers.swap(0, Ordering::Relaxed) != 0 {
+            self.wake();
+        }
+    }
+
+    /// Wakes every sleeping reader and flush of this ring: one futex call
+    /// that wakes one of them, which wakes the rest (module doc).
     /// Async-signal-safe.
     pub(crate) fn wake(&self) {
         let h = self.header();
@@ -28,16 +47,25 @@ impl Shared {
         h.wake.fetch_add(1, Ordering::Release);
         h.wakeups.fetch_add(1, Ordering::Relaxed);
         #[cfg(not(loom))]
-        futex::wake_all(&h.wake, self.scope);
+        futex::wake_one(&h.wake, self.scope);
         #[cfg(loom)]
-        self.region.waiters.wake_all();
+        self.region.waiters.wake_one();
     }
 
+    /// Sleeps while the wake word holds `seen`; woken to a changed word,
+    /// wakes the other sleepers (the cascade of the module doc).
     fn futex_wait(&self, seen: u32, deadline: Deadline) {
+        let word = &self.header().wake;
         #[cfg(not(loom))]
-        futex::wait(&self.header().wake, seen, deadline, self.scope);
+        futex::wait(word, seen, deadline, self.scope);
         #[cfg(loom)]
-        self.region.waiters.wait(&self.header().wake, seen, deadline);
+        self.region.waiters.wait(word, seen, deadline);
+        if word.load(Ordering::Relaxed) != seen {
+            #[cfg(not(loom))]
+            futex::wake_all(word, self.scope);
+            #[cfg(loom)]
+            self.region.waiters.wake_all();
+        }
     }
 
     /// A reader's sleep: unless `ready()` holds after announcing itself,
@@ -46,7 +74,7 @@ impl Shared {
     pub(crate) fn sleep(&self, deadline: Deadline, ready: impl Fn() -> bool) -> bool {
         let h = self.header();
         let seen = h.wake.load(Ordering::Acquire);
-        h.sleepers.fetch_add(1, Ordering::Relaxed);
+        h.sleepers.store(1, Ordering::Relaxed);
         // SeqCst: pairs with the writer's fence in `after_commit` (and in
         // `evict` for a tail moved past a stalled record).
         fence(Ordering::SeqCst);
@@ -54,7 +82,6 @@ impl Shared {
         if !now && !deadline.expired() {
             self.futex_wait(seen, deadline);
         }
-        h.sleepers.fetch_sub(1, Ordering::Relaxed);
         now
     }
 

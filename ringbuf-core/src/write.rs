@@ -285,7 +285,7 @@ impl Shared {
         if h.pins_mask.load(Ordering::Relaxed) != 0 {
             Pins(h).release_seq(c.seq);
         }
-        let mut wake = h.sleepers.load(Ordering::Relaxed) != 0;
+        let mut wake = h.sleepers.load(Ordering::Relaxed) != 0 && h.sleepers.swap(0, Ordering::Relaxed) != 0;
         let mut at = h.flush_at.load(Ordering::Relaxed);
         while at <= c.end {
             // A flush sleeps until the claim reaches `at`: ours did. Clear
@@ -484,9 +484,7 @@ impl Shared {
             }
             // Readers may sleep at the stalled record: they are lapped now.
             fence(Ordering::SeqCst);
-            if h.sleepers.load(Ordering::Relaxed) != 0 {
-                self.wake();
-            }
+            self.wake_sleepers();
         }
     }
 
