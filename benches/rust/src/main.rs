@@ -131,6 +131,82 @@ fn write_with_readers(plan: Plan, cap: usize, size: usize, readers: usize) -> (f
     (ns, measure::median(&mut lost_share))
 }
 
+/// The floor of the "readers keeping up" rows: one writer of a
+/// [`peers::FloorRing`] alone and with `readers` [`peers::FloorReader`]s
+/// that, having caught up, look again after 2^10 pauses and then every 2^11
+/// (as ringlog's readers, which sleep after that): (ns per record alone,
+/// ns per record with the readers, share of records the readers lost).
+fn floor_with_readers(plan: Plan, cap: usize, size: usize, readers: usize) -> (f64, f64, f64) {
+    let data = payload(size);
+    let ring = peers::FloorRing::new(cap);
+    for _ in 0..=(cap / data.len().max(1)) {
+        ring.write(&data);
+    }
+    let alone = median_of(plan, || {
+        let (n, elapsed) = floor_write_for(&ring, &data, plan.run);
+        elapsed.as_nanos() as f64 / n as f64
+    });
+    let mut lost_share = Vec::new();
+    let with = median_of(plan, || {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let start = Barrier::new(readers + 1);
+        thread::scope(|s| {
+            let rs: Vec<_> = (0..readers)
+                .map(|_| {
+                    let mut rd = peers::FloorReader::new(&ring);
+                    let (stop, start) = (&stop, &start);
+                    s.spawn(move || {
+                        let mut buf = vec![0u8; size];
+                        start.wait();
+                        let (mut read, mut lost, mut round) = (0u64, 0u64, 10);
+                        while !stop.load(Ordering::Relaxed) {
+                            match rd.try_next(&mut buf) {
+                                Some(l) => {
+                                    read += 1;
+                                    lost += l;
+                                    round = 10;
+                                }
+                                None => {
+                                    for _ in 0..1u32 << round {
+                                        std::hint::spin_loop();
+                                    }
+                                    round = 11;
+                                }
+                            }
+                        }
+                        (read, lost)
+                    })
+                })
+                .collect();
+            start.wait();
+            let (n, elapsed) = floor_write_for(&ring, &data, plan.run);
+            stop.store(true, Ordering::Relaxed);
+            for r in rs {
+                let (read, lost) = r.join().unwrap();
+                lost_share.push(lost as f64 / (read + lost).max(1) as f64);
+            }
+            elapsed.as_nanos() as f64 / n as f64
+        })
+    });
+    (alone, with, measure::median(&mut lost_share))
+}
+
+/// `write_for` on the floor ring.
+fn floor_write_for(ring: &peers::FloorRing, data: &[u8], d: Duration) -> (u64, Duration) {
+    let t = Instant::now();
+    let mut n = 0u64;
+    loop {
+        for _ in 0..64 {
+            ring.write(black_box(data));
+        }
+        n += 64;
+        let e = t.elapsed();
+        if e >= d {
+            return (n, e);
+        }
+    }
+}
+
 /// A ring whose memory has been written once all round. A new ring's
 /// pages are mapped lazily (it is allocated zeroed, through calloc), so its
 /// first lap pays a page fault per 4 KiB; the baseline rows run long enough
@@ -157,74 +233,6 @@ fn write_for(ring: &Ring, data: &[u8], d: Duration) -> (u64, Duration) {
             return (n, e);
         }
     }
-}
-
-/// ns per record of all writers together.
-fn writers_together(plan: Plan, cap: usize, size: usize, writers: usize) -> f64 {
-    let data = payload(size);
-    median_of(plan, || {
-        let ring = warm_ring(cap, &data);
-        let start = Arc::new(Barrier::new(writers));
-        let ws: Vec<_> = (0..writers)
-            .map(|_| {
-                let (ring, start, data) = (ring.clone(), start.clone(), data.clone());
-                thread::spawn(move || {
-                    start.wait();
-                    write_for(&ring, &data, plan.run)
-                })
-            })
-            .collect();
-        let mut total = 0u64;
-        let mut longest = Duration::ZERO;
-        for w in ws {
-            let (n, e) = w.join().unwrap();
-            total += n;
-            longest = longest.max(e);
-        }
-        longest.as_nanos() as f64 / total as f64
-    })
-}
-
-/// The hardware's floor for writers sharing a ring: `threads` threads each
-/// doing `lines` atomic RMWs (on `lines` shared cache lines) per operation;
-/// ns per operation, all threads together.
-fn shared_rmw(plan: Plan, threads: usize, lines: usize) -> f64 {
-    use crossbeam_utils::CachePadded;
-    median_of(plan, || {
-        let words: Arc<Vec<CachePadded<AtomicU64>>> =
-            Arc::new((0..lines).map(|_| CachePadded::new(AtomicU64::new(0))).collect());
-        let start = Arc::new(Barrier::new(threads));
-        let ts: Vec<_> = (0..threads)
-            .map(|_| {
-                let (words, start) = (words.clone(), start.clone());
-                thread::spawn(move || {
-                    start.wait();
-                    let t = Instant::now();
-                    let mut n = 0u64;
-                    loop {
-                        for _ in 0..64 {
-                            for w in words.iter() {
-                                w.fetch_add(8, Ordering::AcqRel);
-                            }
-                        }
-                        n += 64;
-                        let e = t.elapsed();
-                        if e >= plan.run {
-                            return (n, e);
-                        }
-                    }
-                })
-            })
-            .collect();
-        let mut total = 0u64;
-        let mut longest = Duration::ZERO;
-        for t in ts {
-            let (n, e) = t.join().unwrap();
-            total += n;
-            longest = longest.max(e);
-        }
-        longest.as_nanos() as f64 / total as f64
-    })
 }
 
 /// tokio's broadcast channel (many receivers, lag reported), `readers`
@@ -463,7 +471,7 @@ fn main() {
                     Some(1.15),
                 ));
             }
-            for (readers, tgt) in [(1usize, 1.5), (4, 3.0)].into_iter().filter(|_| on("readers")) {
+            for (readers, tgt) in [(1usize, 1.5), (4, 2.5)].into_iter().filter(|_| on("readers")) {
                 let (ns, lost) = write_with_readers(plan.threaded(), cap, size, readers);
                 push(row(
                     "readers keeping up",
@@ -472,28 +480,20 @@ fn main() {
                     Some(("one writer, no reader", alone)),
                     Some(tgt),
                 ));
+                let (floor_alone, floor_with, floor_lost) = floor_with_readers(plan.threaded(), cap, size, readers);
+                push(row(
+                    "readers keeping up",
+                    &format!("floor ring, {readers} floor reader(s) (they lost {:.1}%)", floor_lost * 100.0),
+                    floor_with,
+                    Some(("floor ring, no reader", floor_alone)),
+                    None,
+                ));
                 push(row(
                     "readers keeping up",
                     &format!("tokio broadcast, {readers} receiver(s)"),
                     broadcast_with_readers(plan.threaded(), cap, size, readers),
                     Some(("ringlog, no reader", alone)),
                     None,
-                ));
-            }
-            if on("two writers") {
-                let one = writers_together(plan.threaded(), cap, size, 1);
-                let two = writers_together(plan.threaded(), cap, size, 2);
-                let two_target = match size {
-                    64 => Some(1.0 / 0.7),
-                    1024 => Some(1.0),
-                    _ => None,
-                };
-                push(row(
-                    "two writers",
-                    "ringlog, 2 writers (ns per record, both together)",
-                    two,
-                    Some(("1 writer", one)),
-                    two_target,
                 ));
             }
             if on("draining") {
@@ -509,21 +509,6 @@ fn main() {
                     ..Default::default()
                 });
             }
-        }
-    }
-    if on("two writers") {
-        for (threads, lines) in [(1, 1), (2, 1), (2, 2)] {
-            push(Row {
-                group: "two writers",
-                name: format!("hardware floor: {threads} thread(s), {lines} shared atomic RMW(s) per op"),
-                size: 0,
-                ring: 0,
-                value: shared_rmw(plan.threaded(), threads, lines),
-                unit: "ns/op",
-                baseline: None,
-                target: None,
-                ..Default::default()
-            });
         }
     }
     if on("many writers") {

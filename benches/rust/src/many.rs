@@ -448,13 +448,47 @@ fn rows_of(size: usize, threads: usize, runs: &[Vec<Run>; 3]) -> Vec<Row> {
 // ---- wake cost ---------------------------------------------------------------------
 
 /// How long the readers are left alone before each timed write: far longer
-/// than a reader spins (about 25 us) before it sleeps.
+/// than a reader spins (about 90 us) before it sleeps.
 const PARK: Duration = Duration::from_millis(20);
 
+/// What the calling thread has used of the CPU (ns) and how often the
+/// scheduler took the CPU from it (involuntary context switches): a timed
+/// write that was preempted shows wall time the write did not spend.
+#[cfg(target_os = "linux")]
+fn thread_cpu() -> (f64, i64) {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: rusage is plain integers: all zeros is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: plain out-parameters, valid for the calls.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+        libc::getrusage(libc::RUSAGE_THREAD, &mut ru);
+    }
+    (ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64, ru.ru_nivcsw)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu() -> (f64, i64) {
+    (f64::NAN, 0)
+}
+
+/// The timed writes of one `wake_run`.
+#[derive(Default)]
+struct WakeRun {
+    /// Wall time of each write (ns).
+    lat: Vec<f64>,
+    /// CPU time of the writing thread over each write (ns; includes one
+    /// clock read, as the row with no reader shows).
+    cpu: Vec<f64>,
+    /// Writes that woke someone, and writes during which the writer was
+    /// preempted.
+    woke: usize,
+    preempted: usize,
+}
+
 /// One `ring.write` of 64 B waking `readers` readers asleep in a blocking
-/// read on an otherwise idle ring, `samples` times: (ns of each write,
-/// how many of the writes woke someone).
-fn wake_run(readers: usize, samples: usize) -> (Vec<f64>, usize) {
+/// read on an otherwise idle ring, `samples` times.
+fn wake_run(readers: usize, samples: usize) -> WakeRun {
     let ring = ringlog_new(RING);
     let got = Arc::new(AtomicU64::new(0));
     let ready = Arc::new(Barrier::new(readers + 1));
@@ -474,19 +508,24 @@ fn wake_run(readers: usize, samples: usize) -> (Vec<f64>, usize) {
     ready.wait();
     let data = payload(64);
     let ns = clock::ns_per_tick();
-    let (mut lat, mut woke, mut written) = (Vec::with_capacity(samples), 0, 0u64);
+    let mut run = WakeRun { lat: Vec::with_capacity(samples), cpu: Vec::with_capacity(samples), ..Default::default() };
+    let mut written = 0u64;
     for _ in 0..samples {
         thread::sleep(PARK);
         let w = ringlog_wakeups(&ring);
+        let (c0, s0) = thread_cpu();
         let t0 = clock::ticks();
         let taken = ringlog_write(&ring, black_box(&data));
         let t1 = clock::ticks();
+        let (c1, s1) = thread_cpu();
         if !taken {
             continue;
         }
         written += 1;
-        lat.push(t1.saturating_sub(t0) as f64 * ns);
-        woke += usize::from(ringlog_wakeups(&ring) > w);
+        run.lat.push(t1.saturating_sub(t0) as f64 * ns);
+        run.cpu.push(c1 - c0);
+        run.preempted += usize::from(s1 > s0);
+        run.woke += usize::from(ringlog_wakeups(&ring) > w);
         // Every reader has the record before the readers are left to sleep again.
         let until = Instant::now() + Duration::from_secs(2);
         while got.load(Ordering::Acquire) < readers as u64 * written && Instant::now() < until {
@@ -497,28 +536,114 @@ fn wake_run(readers: usize, samples: usize) -> (Vec<f64>, usize) {
     for t in threads {
         t.join().expect("reader thread");
     }
-    (lat, woke)
+    run
+}
+
+/// The floor under any wake-up on this machine: one `FUTEX_WAKE` syscall
+/// waking one thread asleep in `FUTEX_WAIT` on a word, timed the same way as
+/// `wake_run` times a write, `samples` times (ns of each wake).
+#[cfg(target_os = "linux")]
+fn futex_floor_run(samples: usize) -> Vec<f64> {
+    fn futex(word: &AtomicU32, op: libc::c_int, val: u32) {
+        // SAFETY: `word` is a live, aligned u32 for the whole call; no timeout.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                op | libc::FUTEX_PRIVATE_FLAG,
+                val,
+                std::ptr::null::<libc::timespec>(),
+            );
+        }
+    }
+    let word = Arc::new(AtomicU32::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let woken = Arc::new(AtomicU64::new(0));
+    let sleeper = {
+        let (word, done, woken) = (word.clone(), done.clone(), woken.clone());
+        thread::spawn(move || {
+            while !done.load(Ordering::Acquire) {
+                let seen = word.load(Ordering::Acquire);
+                futex(&word, libc::FUTEX_WAIT, seen);
+                woken.fetch_add(1, Ordering::Release);
+            }
+        })
+    };
+    let ns = clock::ns_per_tick();
+    let mut lat = Vec::with_capacity(samples);
+    for i in 0..samples {
+        thread::sleep(PARK);
+        word.fetch_add(1, Ordering::Release);
+        let t0 = clock::ticks();
+        futex(&word, libc::FUTEX_WAKE, 1);
+        let t1 = clock::ticks();
+        lat.push(t1.saturating_sub(t0) as f64 * ns);
+        let until = Instant::now() + Duration::from_secs(2);
+        while woken.load(Ordering::Acquire) <= i as u64 && Instant::now() < until {
+            thread::sleep(Duration::from_micros(50));
+        }
+    }
+    done.store(true, Ordering::Release);
+    word.fetch_add(1, Ordering::Release);
+    futex(&word, libc::FUTEX_WAKE, 1);
+    sleeper.join().expect("futex sleeper");
+    lat
+}
+
+#[cfg(not(target_os = "linux"))]
+fn futex_floor_run(_samples: usize) -> Vec<f64> {
+    Vec::new()
 }
 
 /// The "wake cost" rows: p50 and p99 of a write waking 1, 8 and 64
 /// sleeping readers and of one with no reader, each repeat measuring every
-/// reader count in turn.
+/// reader count in turn, and the floor: a bare futex wake of one thread.
 pub fn wake_cost(repeats: usize, samples: usize) -> Vec<Row> {
     const READERS: [usize; 4] = [0, 1, 8, 64];
     let pct = |v: &mut Vec<f64>, q: f64| {
         v.sort_by(|a, b| a.total_cmp(b));
         v.get(((q * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1)) - 1).copied().unwrap_or(f64::NAN)
     };
-    // [reader count][repeat] = (p50, p99, share that woke)
-    let mut per: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); READERS.len()];
+    // [reader count][repeat] = (p50, p99, share that woke, cpu p50, share preempted)
+    type Repeat = (f64, f64, f64, f64, f64);
+    let mut per: Vec<Vec<Repeat>> = vec![Vec::new(); READERS.len()];
+    let mut floor: Vec<(f64, f64)> = Vec::new();
     for _ in 0..repeats {
+        let mut lat = futex_floor_run(samples);
+        if !lat.is_empty() {
+            floor.push((pct(&mut lat, 0.5), pct(&mut lat, 0.99)));
+        }
         for (i, &n) in READERS.iter().enumerate() {
-            let (mut lat, woke) = wake_run(n, samples);
-            let share = woke as f64 / lat.len().max(1) as f64;
-            per[i].push((pct(&mut lat, 0.5), pct(&mut lat, 0.99), share));
+            let mut r = wake_run(n, samples);
+            let k = r.lat.len().max(1) as f64;
+            let (woke, preempted) = (r.woke as f64 / k, r.preempted as f64 / k);
+            per[i].push((pct(&mut r.lat, 0.5), pct(&mut r.lat, 0.99), woke, pct(&mut r.cpu, 0.5), preempted));
         }
     }
     let mut rows = Vec::new();
+    if !floor.is_empty() {
+        let p50 = Spread::of(&mut floor.iter().map(|x| x.0).collect::<Vec<_>>());
+        let p99 = Spread::of(&mut floor.iter().map(|x| x.1).collect::<Vec<_>>());
+        println!(
+            "wake cost  floor: FUTEX_WAKE of 1 sleeping thread  p50 {:8.0} ns [{:.0}-{:.0}]  p99 {:8.0} ns [{:.0}-{:.0}]",
+            p50.median, p50.min, p50.max, p99.median, p99.min, p99.max
+        );
+        for (metric, s) in [("p50", p50), ("p99", p99)] {
+            rows.push(Row {
+                group: "wake cost",
+                name: "futex wake of 1 sleeping thread (floor)".to_owned(),
+                size: 0,
+                ring: 0,
+                value: s.median,
+                unit: "ns",
+                readers: Some(1),
+                imp: Some("floor"),
+                metric: Some(metric),
+                spread: Some(s),
+                ..Default::default()
+            });
+        }
+    }
     for (i, &n) in READERS.iter().enumerate() {
         let name = if n == 0 {
             "ring.write, no reader".to_owned()
@@ -542,17 +667,39 @@ pub fn wake_cost(repeats: usize, samples: usize) -> Vec<Row> {
         let p99 = Spread::of(&mut per[i].iter().map(|x| x.1).collect::<Vec<_>>());
         let vs = Spread::of(&mut per[i].iter().zip(&per[0]).map(|(x, b)| x.0 / b.0).collect::<Vec<_>>());
         let woke = Spread::of(&mut per[i].iter().map(|x| x.2 * 100.0).collect::<Vec<_>>());
+        let cpu = Spread::of(&mut per[i].iter().map(|x| x.3).collect::<Vec<_>>());
+        let preempted = Spread::of(&mut per[i].iter().map(|x| x.4 * 100.0).collect::<Vec<_>>());
         println!(
             "wake cost  {n:>2} readers  p50 {:8.0} ns [{:.0}-{:.0}]  p99 {:8.0} ns [{:.0}-{:.0}]  p50 {:6.2}x no reader  \
-             woke readers in {:.0}% of writes",
-            p50.median, p50.min, p50.max, p99.median, p99.min, p99.max, vs.median, woke.median
+             woke readers in {:.0}% of writes  writer's CPU p50 {:.0} ns [{:.0}-{:.0}]  preempted in {:.0}% [{:.0}-{:.0}]",
+            p50.median,
+            p50.min,
+            p50.max,
+            p99.median,
+            p99.min,
+            p99.max,
+            vs.median,
+            woke.median,
+            cpu.median,
+            cpu.min,
+            cpu.max,
+            preempted.median,
+            preempted.min,
+            preempted.max
         );
         rows.push(row("p50", "ns", p50));
         rows.push(row("p99", "ns", p99));
         if n > 0 {
             rows.push(row("p50 vs no reader", "x", vs));
         }
+        if n == 1 && !floor.is_empty() {
+            let vf = Spread::of(&mut per[i].iter().zip(&floor).map(|(x, f)| x.0 / f.0).collect::<Vec<_>>());
+            println!("wake cost   1 reader  p50 {:5.2}x the futex floor [{:.2}-{:.2}]", vf.median, vf.min, vf.max);
+            rows.push(row("p50 vs futex floor", "x", vf));
+        }
         rows.push(row("woke", "%", woke));
+        rows.push(row("writer's CPU p50", "ns", cpu));
+        rows.push(row("preempted", "%", preempted));
     }
     rows
 }

@@ -132,6 +132,59 @@ impl FloorRing {
     }
 }
 
+/// The floor for a reader following one writer of a [`FloorRing`] of
+/// records all of one size: a load of the record's header word (its
+/// position once written), a copy of the payload, a re-read of the shared
+/// position to learn whether a lap overwrote the copy. No length, no
+/// check, no seq, no sleeping: what any reader of a shared ring must do.
+pub struct FloorReader<'a> {
+    ring: &'a FloorRing,
+    at: u64,
+    lost: u64,
+}
+
+impl<'a> FloorReader<'a> {
+    /// A reader of the records written from now on.
+    pub fn new(ring: &'a FloorRing) -> FloorReader<'a> {
+        FloorReader { ring, at: ring.pos.load(Ordering::Acquire), lost: 0 }
+    }
+
+    /// The next record (all records are `buf.len()` bytes) copied into
+    /// `buf`: `Some(records lost before it)`, or `None` when it is not
+    /// written yet. A reader lapped by the writer goes on at the newest.
+    pub fn try_next(&mut self, buf: &mut [u8]) -> Option<u64> {
+        let cap = self.ring.words.len() * 8;
+        let f = framed_size(buf.len()) as u64;
+        let off = self.at as usize & (cap - 1);
+        let h = self.ring.words[off / 8].load(Ordering::Acquire);
+        if h < self.at {
+            return None;
+        }
+        if h == self.at {
+            let at = (off + 16) & (cap - 1);
+            let first = buf.len().min(cap - at);
+            let base = self.ring.words.as_ptr() as *const u8;
+            // SAFETY: inside the buffer, as in `FloorRing::write`; a writer a
+            // lap ahead may be writing these bytes (the same benign race):
+            // the position re-read below tells, and the copy is discarded.
+            unsafe {
+                std::ptr::copy_nonoverlapping(base.add(at), buf.as_mut_ptr(), first);
+                std::ptr::copy_nonoverlapping(base, buf.as_mut_ptr().add(first), buf.len() - first);
+            }
+            std::sync::atomic::fence(Ordering::Acquire);
+            if self.ring.pos.load(Ordering::Relaxed) <= self.at + cap as u64 {
+                self.at += f;
+                return Some(std::mem::take(&mut self.lost));
+            }
+        }
+        // Lapped: on from the newest record.
+        let head = self.ring.pos.load(Ordering::Acquire);
+        self.lost += (head - self.at) / f;
+        self.at = head;
+        None
+    }
+}
+
 /// What users write first for many writers: a `std::sync::Mutex` around a
 /// byte ring with ringlog's framing (16-byte header: seq and length; payload
 /// padded to 8) that evicts whole old records, whose starts it keeps in a
