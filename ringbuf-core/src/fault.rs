@@ -56,6 +56,11 @@ pub(crate) fn take(point: Point) -> bool {
     ARMED.compare_exchange(point as u32, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok()
 }
 
+/// True if `point` is armed (without disarming it).
+pub(crate) fn armed(point: Point) -> bool {
+    ARMED.load(Ordering::SeqCst) == point as u32
+}
+
 /// The point where the next thread to pass parks (0: none).
 static PARK_ARMED: AtomicU32 = AtomicU32::new(0);
 /// Threads parked now, and whether they may go on.

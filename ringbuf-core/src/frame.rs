@@ -211,6 +211,21 @@ impl Shared {
         }
     }
 
+    /// The size of the frame at `x` if it is record `seq`, committed: the
+    /// usual frame of an eviction walk, told with one comparison. Of `w1`
+    /// only the bounds are checked: the marker, loaded with Acquire, was
+    /// stored after it by the same writer (the check bits guard images).
+    #[inline]
+    pub(crate) fn committed_size(&self, x: u64, seq: u64) -> Option<u64> {
+        let off = self.geo.off(x);
+        let w0 = self.region.word(off).load(Ordering::Acquire);
+        if w0 != marker_masked(mask(self.key, x), seq, Kind::Record) {
+            return None;
+        }
+        let len = self.region.word(self.next_word(off)).load(Ordering::Relaxed) & LEN_MASK;
+        (len <= self.max_record).then_some(frame_size(len))
+    }
+
     /// Writes a header: `w1` (length), then the marker with Release.
     /// `mask` is `mask(key, x)`.
     #[inline]

@@ -22,19 +22,22 @@ pub(crate) struct Geometry {
     pub data: u64,
     /// `log2` of the lap stride: `2^(shift - 1) < data <= 2^shift`.
     pub shift: u32,
+    /// `2^shift - 1`: the offset bits of a position.
+    off_mask: u64,
 }
 
 impl Geometry {
     /// The geometry of a ring keeping `cap` bytes with `data` bytes of room.
     pub(crate) fn new(cap: u64, data: u64) -> Geometry {
         debug_assert!(data > cap && data % 8 == 0 && cap % 8 == 0);
-        Geometry { cap, data, shift: 64 - (data - 1).leading_zeros() }
+        let shift = 64 - (data - 1).leading_zeros();
+        Geometry { cap, data, shift, off_mask: (1 << shift) - 1 }
     }
 
     /// Offset of `v` in the data area.
     #[inline]
     pub(crate) fn off(&self, v: u64) -> u64 {
-        v & ((1 << self.shift) - 1)
+        v & self.off_mask
     }
 
     #[inline]
@@ -50,7 +53,8 @@ impl Geometry {
         if o < self.data {
             v + n
         } else {
-            ((self.lap(v) + 1) << self.shift) | (o - self.data)
+            // The next lap: skip the unused offsets `data..2^shift`.
+            v + n + (self.off_mask + 1 - self.data)
         }
     }
 

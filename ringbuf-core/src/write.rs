@@ -20,7 +20,9 @@
 //! `(end, S + 1)`. The CAS gives the record its place and its seq at once.
 //! It fails only when another writer claimed in between; the loop retries
 //! with the value the CAS returned. Nobody holds anything across the loop:
-//! a writer preempted anywhere in it holds up no one.
+//! a writer preempted anywhere in it holds up no one. The common case (no
+//! pins, no eviction due, no other claim in between) is one straight pass,
+//! `claim_fast`; everything else goes through `claim_slow`.
 //!
 //! **Write** (`write_parts`): store the skip frame's header if any, then the
 //! record's header as *pending* (`frame`), then the payload, then the
@@ -194,6 +196,7 @@ impl Shared {
     /// uncommitted (a skip frame first if pinned bytes are skipped). The
     /// caller copies the payload (`copy_parts`), then `commit` or `abandon`
     /// finishes it.
+    #[inline(always)]
     pub(crate) fn begin(&self, len: u64, nested: bool) -> Result<Claim, Error> {
         if len > self.max_record {
             return Err(Error::TooLarge {
@@ -202,18 +205,9 @@ impl Shared {
             });
         }
         self.check_fork()?;
-        #[cfg(feature = "fault-injection")]
-        let busy = crate::fault::take(crate::fault::Point::WriteBusy);
-        #[cfg(not(feature = "fault-injection"))]
-        let busy = false;
-        let claimed = if busy { Err(Error::Busy) } else { self.claim(len, nested) };
-        let c = match claimed {
-            Ok(c) => c,
-            Err(Error::Busy) => {
-                self.header().dropped.fetch_add(1, Ordering::Relaxed);
-                return Err(Error::Busy);
-            }
-            Err(e) => return Err(e),
+        let c = match self.claim_fast(len) {
+            Some(c) => c,
+            None => self.claim_slow(len, nested)?,
         };
         // Release fence before the first store into the data area: pairs
         // with the Acquire fence in `Shared::valid`. A reader whose copy saw
@@ -232,24 +226,36 @@ impl Shared {
     /// than they did when `len` was counted, the rest is zeros (never the
     /// bytes of an older record).
     pub(crate) fn copy_parts<'p>(&self, c: Claim, parts: impl IntoIterator<Item = &'p [u8]>, len: u64) {
-        let mut at = self.geo.advance(c.rec, HEADER_LEN);
+        // Data offsets, wrapping at the end of the data area.
+        let data = self.geo.data;
+        let wrap = |off: u64| if off >= data { off - data } else { off };
+        let mut off = wrap(self.geo.off(c.rec) + HEADER_LEN);
         let mut left = len;
         for part in parts {
             let part = &part[..part.len().min(left as usize)];
-            self.region.write_bytes(self.geo.off(at), part);
-            at = self.geo.advance(at, part.len() as u64);
+            self.region.write_bytes(off, part);
+            off = wrap(off + part.len() as u64);
             left -= part.len() as u64;
         }
+        if left > 0 {
+            self.zero_fill(off, left);
+        }
+    }
+
+    /// Zeros `n` payload bytes from data offset `off` (parts that shrank).
+    #[cold]
+    fn zero_fill(&self, mut off: u64, mut n: u64) {
         const ZEROS: [u8; 256] = [0; 256];
-        while left > 0 {
-            let n = left.min(ZEROS.len() as u64);
-            self.region.write_bytes(self.geo.off(at), &ZEROS[..n as usize]);
-            at = self.geo.advance(at, n);
-            left -= n;
+        while n > 0 {
+            let k = n.min(ZEROS.len() as u64);
+            self.region.write_bytes(off, &ZEROS[..k as usize]);
+            off = (off + k) % self.geo.data;
+            n -= k;
         }
     }
 
     /// Commits a record written by `begin`; returns its seq.
+    #[inline]
     pub(crate) fn commit(&self, c: Claim) -> u64 {
         self.set_kind(c.rec, c.mask, c.seq, Kind::Record);
         self.after_commit(c);
@@ -276,6 +282,7 @@ impl Shared {
 
     /// What every commit (or abandoned write) does last: release its pins,
     /// wake sleepers and flushes that wait for it.
+    #[inline]
     fn after_commit(&self, c: Claim) {
         // SeqCst fence between the marker store and the loads below: pairs
         // with the fences of `Shared::sleep` (readers), `flush_wait` and
@@ -301,6 +308,52 @@ impl Shared {
         if wake {
             self.wake();
         }
+    }
+
+    /// The common case of `claim`, in one try: the ring open, no pinned
+    /// bytes, room without evicting, no other writer claiming in between.
+    /// `None` sends the caller to `claim_slow`, which handles everything.
+    #[inline(always)]
+    fn claim_fast(&self, len: u64) -> Option<Claim> {
+        #[cfg(feature = "fault-injection")]
+        if crate::fault::armed(crate::fault::Point::WriteBusy) {
+            return None;
+        }
+        let h = self.region.header();
+        let g = self.geo;
+        // Acquire: as in `claim`.
+        let cur = h.claim.load(Ordering::Acquire);
+        let tail = h.tail.load(Ordering::Acquire);
+        let start = pos_of(cur);
+        let end = g.advance(start, frame_size(len));
+        if cur.pos != start // closed
+            || cur.seq >= SEQ_LIMIT
+            || tail.pos > start
+            || end > g.advance(tail.pos, g.data - RESERVE)
+            || Pins(h).mask() != 0
+        {
+            return None;
+        }
+        let new = Pair { pos: end, seq: cur.seq + 1 };
+        // AcqRel: as in `claim`.
+        h.claim.compare_exchange(cur, new, Ordering::AcqRel, Ordering::Relaxed).ok()?;
+        Some(Claim { skip: None, rec: start, mask: self.mask_at(start), seq: cur.seq, end })
+    }
+
+    /// Every other case of a claim: retries, eviction, pinned bytes, Busy
+    /// (counted in `dropped`), a closed ring.
+    #[cold]
+    #[inline(never)]
+    fn claim_slow(&self, len: u64, nested: bool) -> Result<Claim, Error> {
+        #[cfg(feature = "fault-injection")]
+        let busy = crate::fault::take(crate::fault::Point::WriteBusy);
+        #[cfg(not(feature = "fault-injection"))]
+        let busy = false;
+        let claimed = if busy { Err(Error::Busy) } else { self.claim(len, nested) };
+        if let Err(Error::Busy) = claimed {
+            self.header().dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        claimed
     }
 
     /// Claims room for a record of `len` bytes (module doc).
@@ -436,6 +489,11 @@ impl Shared {
             let (mut x, mut s) = (t.pos, t.seq);
             let mut stalled = None;
             while x < target {
+                if let Some(size) = self.committed_size(x, s) {
+                    x = g.advance(x, size);
+                    s += 1;
+                    continue;
+                }
                 let f = self.frame(x, s);
                 match f {
                     Frame::Record { .. } | Frame::Dead { .. } | Frame::Skip { .. } => {

@@ -73,8 +73,13 @@ fn a_panic_between_claim_and_commit_kills_that_record_only_and_nobody_hangs() {
             let (ring, panics) = (ring.clone(), panics.clone());
             thread::spawn(move || {
                 let mut ok = 0u64;
-                for _ in 0..10_000 {
-                    // 30,000 records of 24 bytes: all retained
+                // 10,000 records each, more until the armed point has
+                // panicked, at most 14,000: 42,000 records of 24 bytes,
+                // all retained.
+                for i in 0..14_000 {
+                    if i >= 10_000 && *panics.lock().unwrap() > 0 {
+                        break;
+                    }
                     match catch_unwind(AssertUnwindSafe(|| ring.write(&[7; 8]))) {
                         Ok(Ok(_)) => ok += 1,
                         Ok(Err(e)) => panic!("{e:?}"),
@@ -85,7 +90,10 @@ fn a_panic_between_claim_and_commit_kills_that_record_only_and_nobody_hangs() {
             })
         })
         .collect();
-    thread::sleep(Duration::from_millis(5));
+    // Armed while the writers write.
+    while ring.stats().written < 3000 {
+        thread::yield_now();
+    }
     panic_at(Point::WriteBeforeCommit);
     let committed: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
     assert_eq!(*panics.lock().unwrap(), 1, "the armed point panicked once");
