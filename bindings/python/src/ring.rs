@@ -17,8 +17,9 @@ const DETACH_AT: usize = 64 * 1024;
 /// Ring(capacity) makes a ring of `capacity` bytes (1 KiB to 1 TiB, rounded
 /// up to a power of two; each record also costs 16 to 23 bytes of framing).
 /// Any number of threads may write; any number of readers (`reader()`) read,
-/// each at its own pace. A write never waits for a reader: a reader that
-/// falls behind is lapped and told how many records it lost (`Record.lost`).
+/// each at its own pace. A write never waits for a reader (a reader that
+/// falls behind is lapped and told how many records it lost, `Record.lost`)
+/// nor for another writer.
 ///
 /// A Ring is also a context manager that closes it on exit.
 #[pyclass(module = "ringlog", name = "Ring", frozen)]
@@ -114,10 +115,14 @@ impl PyRing {
     ///
     /// Appends one record and returns its seq. `data` is bytes, bytearray,
     /// memoryview or str (written as UTF-8). The record is visible to
-    /// every reader when this returns. Never waits for a reader.
+    /// every reader when this returns. Never waits for a reader or for
+    /// another writer.
     ///
     /// Raises TooLarge (also a ValueError) when `data` is longer than
-    /// max_record (nothing is written), Closed after close(), TypeError
+    /// max_record (nothing is written), Closed after close(), Busy when the
+    /// ring is too small for its writers (others lapped it during one copy
+    /// and their records still hold the room; nothing is written, counted in
+    /// stats()['dropped']), TypeError
     /// for other types, UnicodeEncodeError for a str that is not valid
     /// Unicode (lone surrogates).
     #[pyo3(signature = (data, /))]
