@@ -40,9 +40,15 @@
 //!
 //! Framing costs a 16-byte header plus 0-7 bytes of padding: at most 23
 //! bytes per record.
+//!
+//! Besides reading and writing one header, this module walks frames: where
+//! the oldest retained frame group starts (`oldest`), and how far a claimed
+//! group reaches whose writer has not written its header yet
+//! (`unwritten_extent`).
 
+use crate::layout::pos_of;
 use crate::shared::Shared;
-use crate::sync::Ordering;
+use crate::sync::{fence, Ordering, Pair};
 
 /// Bytes of header in front of every payload.
 pub(crate) const HEADER_LEN: u64 = 16;
@@ -255,6 +261,79 @@ impl Shared {
     pub(crate) fn read_payload(&self, x: u64, skip: u64, dst: &mut [u8]) {
         let at = self.geo.advance(self.geo.advance(x, HEADER_LEN), skip);
         self.region.read_bytes(self.geo.off(at), dst);
+    }
+
+    /// The extent of a claimed frame group at `x` (seq `s`) whose writer
+    /// has not written a header yet: up to the next group's first frame
+    /// (seq `s + 1`), found through the claim word or by looking for its
+    /// marker. `None` when it cannot be found yet (the next group's header
+    /// is not written either).
+    ///
+    /// A group (a skip frame and a record) spans at most the capacity (a
+    /// claim ensures it), so the search looks at most that far: its cost is
+    /// at most one 8-byte word read per 8 bytes of the stalled group, and it
+    /// only runs when a writer stopped between its claim and its first
+    /// store for a whole lap of the ring.
+    pub(crate) fn unwritten_extent(&self, x: u64, s: u64) -> Option<u64> {
+        let g = self.geo;
+        let c = self.claim_word();
+        if c.seq <= s || pos_of(c) <= x {
+            return None; // not claimed at all (or `x` is stale)
+        }
+        if c.seq == s + 1 {
+            return Some(g.dist(pos_of(c), x)).filter(|&e| e <= g.cap);
+        }
+        // Another group follows: its first frame (skip, pending, record or
+        // dead) carries seq s + 1.
+        let end = pos_of(c).min(g.advance(x, g.cap));
+        let mut y = g.advance(x, HEADER_LEN);
+        while y < end {
+            if !matches!(self.frame(y, s + 1), Frame::Unwritten) {
+                return Some(g.dist(y, x));
+            }
+            y = g.advance(y, 8);
+        }
+        None
+    }
+
+    /// The oldest retained frame group: the first frame boundary at or
+    /// after the retention boundary (the claim minus the capacity), found by
+    /// walking from the tail. Its position and seq.
+    pub(crate) fn oldest(&self) -> Pair {
+        let g = self.geo;
+        loop {
+            let t = self.header().tail.load(Ordering::Acquire);
+            let target = g.back(pos_of(self.claim_word()), g.cap);
+            let (mut x, mut s) = (t.pos, t.seq);
+            while x < target {
+                let f = self.frame(x, s);
+                match f.size() {
+                    Some(size) => {
+                        x = g.advance(x, size);
+                        s = f.next_seq(s);
+                    }
+                    None => match self.unwritten_extent(x, s) {
+                        Some(ext) => {
+                            x = g.advance(x, ext);
+                            s += 1;
+                        }
+                        None => break, // a writer has not written its header yet
+                    },
+                }
+            }
+            // The frames walked were intact if the tail did not move.
+            fence(Ordering::Acquire);
+            if self.header().tail.load(Ordering::Relaxed) == t {
+                return Pair { pos: x, seq: s };
+            }
+        }
+    }
+
+    /// True when the frame at `x` for `seq` is not ready for a reader: not
+    /// written, or still pending.
+    #[inline]
+    pub(crate) fn unready(&self, x: u64, seq: u64) -> bool {
+        matches!(self.frame(x, seq), Frame::Unwritten | Frame::Pending { .. })
     }
 }
 

@@ -80,13 +80,14 @@
 //!
 //! # Platforms
 //!
-//! Linux on x86-64 and AArch64 is what is built and tested. A ring needs a
-//! lock-free 16-byte compare-and-swap (`cmpxchg16b`, `casp`); without one,
-//! [`Ring::new`] refuses. Readers sleep on a futex on Linux; elsewhere they
+//! Linux on x86-64 is what is built and tested (AArch64 should work, with
+//! `casp`, but no test runs there yet). A ring needs a lock-free 16-byte
+//! compare-and-swap; without one, [`Ring::new`] refuses. Readers sleep on a futex on Linux; elsewhere they
 //! re-check every millisecond instead.
 
-// Lower modules first: each depends only on those above it (sync, layout,
-// pos, region, frame, pins), then the paths built on them.
+// Lower modules first: each uses only modules listed before it (sync,
+// layout, pos, region, registry, shared; frame adds to `Shared` how frames
+// are read, written and walked), then the paths built on them.
 mod sync;
 mod futex;
 mod layout;

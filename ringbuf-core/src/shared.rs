@@ -1,9 +1,7 @@
-//! `Shared`: what every handle and reader of one ring holds, and the checks
-//! every reading path makes (is a frame still intact, still retained, where
-//! is the oldest retained record).
+//! `Shared`: what every handle and reader of one ring holds, and the check
+//! every reading path makes (is a frame still intact and still retained).
 
 use crate::error::Error;
-use crate::frame::Frame;
 use crate::futex::Scope;
 use crate::layout::{pos_of, slack, Header, CLOSED};
 use crate::pos::Geometry;
@@ -130,45 +128,5 @@ impl Shared {
             return true;
         }
         x >= g.back(pos_of(h.claim.load(Ordering::Relaxed)), g.cap)
-    }
-
-    /// The oldest retained frame group: the first frame boundary at or
-    /// after the retention boundary (the claim minus the capacity), found by
-    /// walking from the tail. Its position and seq.
-    pub(crate) fn oldest(&self) -> Pair {
-        let g = self.geo;
-        loop {
-            let t = self.header().tail.load(Ordering::Acquire);
-            let target = g.back(pos_of(self.claim_word()), g.cap);
-            let (mut x, mut s) = (t.pos, t.seq);
-            while x < target {
-                let f = self.frame(x, s);
-                match f.size() {
-                    Some(size) => {
-                        x = g.advance(x, size);
-                        s = f.next_seq(s);
-                    }
-                    None => match self.unwritten_extent(x, s) {
-                        Some(ext) => {
-                            x = g.advance(x, ext);
-                            s += 1;
-                        }
-                        None => break, // a writer has not written its header yet
-                    },
-                }
-            }
-            // The frames walked were intact if the tail did not move.
-            fence(Ordering::Acquire);
-            if self.header().tail.load(Ordering::Relaxed) == t {
-                return Pair { pos: x, seq: s };
-            }
-        }
-    }
-
-    /// True when the frame at `x` for `seq` is not ready for a reader: not
-    /// written, or still pending.
-    #[inline]
-    pub(crate) fn unready(&self, x: u64, seq: u64) -> bool {
-        matches!(self.frame(x, seq), Frame::Unwritten | Frame::Pending { .. })
     }
 }

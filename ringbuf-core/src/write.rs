@@ -558,39 +558,6 @@ impl Shared {
         }
     }
 
-    /// The extent of a claimed frame group at `x` (seq `s`) whose writer
-    /// has not written a header yet: up to the next group's first frame
-    /// (seq `s + 1`), found through the claim word or by looking for its
-    /// marker. `None` when it cannot be found yet (the next group's header
-    /// is not written either).
-    ///
-    /// A group (a skip frame and a record) spans at most the capacity (a
-    /// claim ensures it), so the search looks at most that far: its cost is
-    /// at most one 8-byte word read per 8 bytes of the stalled group, and it
-    /// only runs when a writer stopped between its claim and its first
-    /// store for a whole lap of the ring.
-    pub(crate) fn unwritten_extent(&self, x: u64, s: u64) -> Option<u64> {
-        let g = self.geo;
-        let c = self.claim_word();
-        if c.seq <= s || pos_of(c) <= x {
-            return None; // not claimed at all (or `x` is stale)
-        }
-        if c.seq == s + 1 {
-            return Some(g.dist(pos_of(c), x)).filter(|&e| e <= g.cap);
-        }
-        // Another group follows: its first frame (skip, pending, record or
-        // dead) carries seq s + 1.
-        let end = pos_of(c).min(g.advance(x, g.cap));
-        let mut y = g.advance(x, HEADER_LEN);
-        while y < end {
-            if !matches!(self.frame(y, s + 1), Frame::Unwritten) {
-                return Some(g.dist(y, x));
-            }
-            y = g.advance(y, 8);
-        }
-        None
-    }
-
     /// Closes the ring: later claims fail; readers drain what is committed
     /// and what is in flight now, then see the end. False when it was
     /// already closed.
