@@ -155,8 +155,14 @@ typedef enum ring_result {
    */
   RING_RESULT_BUSY = 11,
   /*
-   A system call failed; `errno` says why (`ring_dump_fd`). The number
-   12 is kept for RING_RESULT_BAD_FILE (rings in files, to come).
+   `ring_open_file`: the file is not a ring file, has another format
+   version, is truncated or corrupt. The file was left untouched. Also
+   any call on a ring whose file was truncated while it was mapped.
+   */
+  RING_RESULT_BAD_FILE = 12,
+  /*
+   A system call failed; `errno` says why (`ring_open_file`,
+   `ring_dump_fd`).
    */
   RING_RESULT_IO = 13,
 } ring_result;
@@ -261,11 +267,43 @@ const char *ring_result_str(uint32_t code);
 enum ring_result ring_new(size_t capacity, struct ring **out);
 
 /*
+ Opens the ring that lives in the file at `path` (a NUL-terminated
+ path), creating it if it does not exist: the flight recorder. Stores the
+ handle in `*out` (NULL on failure).
+
+ A missing file is created with mode 0600 and `capacity` bytes, rounded
+ as for `ring_new`; its size never changes afterwards (20 KiB of header
+ and tables, then the capacity plus a slack of capacity / 16, at most
+ 4 KiB). An existing ring file is opened as it is: `capacity` must be 0
+ or its capacity. Any number of threads in any number of processes may
+ have the file open and write and read with the same semantics as a ring
+ in memory. The ring outlives handles and processes: `ring_free` does not
+ close it, a crash leaves every committed record in the file, and opening
+ a closed ring opens it again for writing, seqs going on.
+
+ Returns RING_RESULT_OK, RING_RESULT_NULL_PARAMETER (`path` or `out`
+ NULL), RING_RESULT_INVALID_ARGUMENT (capacity out of range or different
+ from the existing ring's), RING_RESULT_BAD_FILE (not a ring file,
+ another format version, truncated or corrupt: the file is untouched),
+ RING_RESULT_IO with `errno` set (no permission, a missing directory, a
+ missing file with capacity 0), RING_RESULT_BUSY (255 handles have the
+ file open) or RING_RESULT_NO_MEMORY (it cannot be mapped).
+
+ # Safety
+
+ `path` must be NULL or a NUL-terminated string; `out` NULL or writable
+ storage for a `ring *`.
+ */
+enum ring_result ring_open_file(const char *path, size_t capacity, struct ring **out);
+
+/*
  Releases this handle. NULL is a no-op.
 
- Readers made from the ring stay valid and keep its memory alive; since
- nobody can write any more, the ring is closed: its readers read what it
- holds, then get RING_RESULT_CLOSED.
+ Readers made from the ring stay valid and keep its memory alive. A ring
+ in memory is closed when its last handle goes (nobody can write any
+ more): its readers read what it holds, then get RING_RESULT_CLOSED. A
+ ring in a file (`ring_open_file`) stays open: other handles and
+ processes may still write; only `ring_close` closes it.
 
  # Safety
 

@@ -51,8 +51,13 @@ pub enum Error {
     /// write interrupted another on the same thread). Nothing was written;
     /// the drop is counted in [`Stats::dropped`](crate::Stats::dropped).
     Busy,
-    /// A system call failed (`dump_fd`'s `write(2)`); the errno.
+    /// A system call failed (opening a ring file, `dump_fd`'s `write(2)`);
+    /// the errno.
     Io(i32),
+    /// A file is not a usable ring file: not a ring, another format
+    /// version, truncated, or corrupt; the message says which. The file was
+    /// left untouched.
+    BadFile(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -70,6 +75,7 @@ impl fmt::Display for Error {
             Error::Forked => f.write_str("ring was created before fork(): it cannot be used in the child"),
             Error::Busy => f.write_str("ring is busy: the room to claim is held by records still being written"),
             Error::Io(errno) => write!(f, "{}", std::io::Error::from_raw_os_error(*errno)),
+            Error::BadFile(what) => write!(f, "bad ring file: {what}"),
         }
     }
 }
@@ -83,6 +89,7 @@ impl From<Error> for std::io::Error {
             Error::Closed => ErrorKind::BrokenPipe,
             Error::Timeout => ErrorKind::TimedOut,
             Error::TooLarge { .. } | Error::InvalidArgument(_) => ErrorKind::InvalidInput,
+            Error::BadFile(_) => ErrorKind::InvalidData,
             Error::NoMemory => ErrorKind::OutOfMemory,
             Error::Busy => ErrorKind::WouldBlock,
             Error::Io(errno) => return std::io::Error::from_raw_os_error(errno),

@@ -34,14 +34,14 @@ impl Shared {
         self.check_fork()?;
         // Readers first: one created after the claim we read starts at or
         // after it, which only makes it done sooner.
-        let readers_before = self.registry.next_id();
+        let readers_before = self.readers_next_id();
         let c = self.claim_word();
         Ok(FlushPoint { pos: pos_of(c), seq: c.seq, readers_before })
     }
 
     /// True when the flush of `p` is complete.
     fn flushed(&self, p: &FlushPoint) -> bool {
-        p.seq == 0 || self.oldest().seq >= p.seq || self.registry.all_past(p.readers_before, p.seq)
+        p.seq == 0 || self.oldest().seq >= p.seq || self.readers_all_past(p.readers_before, p.seq)
     }
 
     /// The claim end at which the last record before `p` is evicted: its

@@ -35,6 +35,10 @@
 //!
 //! `w1` holds the length (40 bits: up to 1 TiB - 1) and a 24-bit check of
 //! (seq, length), which catches a torn or damaged `w1` in a file image.
+//! In a ring in a file, a *pending* frame's `w1` holds the writer's session
+//! tag (`session`) in those 24 bits instead: whoever finds the record stalled
+//! can ask whether its writer's process is still there (`reap`). The
+//! writer stores the checked `w1` again just before it commits.
 //! Writers store `w1` first and `w0` last, with Release; a reader that sees
 //! the marker (Acquire) sees the length and payload written before it.
 //!
@@ -152,8 +156,9 @@ pub(crate) fn len_of(seq: u64, w1: u64) -> Option<u64> {
 pub(crate) enum Frame {
     /// Record `seq`, committed, `len` payload bytes.
     Record { len: u64 },
-    /// Record `seq`, claimed and still being written.
-    Pending { len: u64 },
+    /// Record `seq`, claimed and still being written; `owner` is its
+    /// writer's session in a ring file (0 in memory).
+    Pending { len: u64, owner: u32 },
     /// A skip frame of `size` bytes in front of record `seq`.
     Skip { size: u64 },
     /// Record `seq`, abandoned: nothing to read.
@@ -167,7 +172,7 @@ impl Frame {
     /// Bytes the frame occupies (`None` for `Unwritten`).
     pub(crate) fn size(self) -> Option<u64> {
         match self {
-            Frame::Record { len } | Frame::Pending { len } | Frame::Dead { len } => Some(frame_size(len)),
+            Frame::Record { len } | Frame::Pending { len, .. } | Frame::Dead { len } => Some(frame_size(len)),
             Frame::Skip { size } => Some(size),
             Frame::Unwritten => None,
         }
@@ -207,10 +212,15 @@ impl Shared {
             return Frame::Unwritten;
         }
         let w1 = self.region.word(self.next_word(off)).load(Ordering::Relaxed);
+        if kind == Kind::Pending && self.is_file() {
+            let len = w1 & LEN_MASK;
+            let owner = (w1 >> LEN_BITS) as u32;
+            return if len <= self.max_record { Frame::Pending { len, owner } } else { Frame::Unwritten };
+        }
         let Some(len) = len_of(seq, w1) else { return Frame::Unwritten };
         match kind {
             Kind::Record if len <= self.max_record => Frame::Record { len },
-            Kind::Pending if len <= self.max_record => Frame::Pending { len },
+            Kind::Pending if len <= self.max_record => Frame::Pending { len, owner: 0 },
             Kind::Dead if len <= self.max_record => Frame::Dead { len },
             Kind::Skip if len >= HEADER_LEN && len % 8 == 0 && len <= self.geo.data => Frame::Skip { size: len },
             _ => Frame::Unwritten,
@@ -233,12 +243,50 @@ impl Shared {
     }
 
     /// Writes a header: `w1` (length), then the marker with Release.
-    /// `mask` is `mask(key, x)`.
+    /// `mask` is `mask(key, x)`. A pending header in a ring file carries
+    /// this handle's session instead of the check (module doc).
     #[inline]
     pub(crate) fn put_header(&self, x: u64, mask: u64, seq: u64, kind: Kind, len: u64) {
-        let off = self.geo.off(x);
-        self.region.word(self.next_word(off)).store(word1(seq, len), Ordering::Relaxed);
+        let w1 = if kind == Kind::Pending && self.is_file() {
+            debug_assert!(len <= LEN_MASK);
+            len | u64::from(self.owner) << LEN_BITS
+        } else {
+            word1(seq, len)
+        };
+        self.region.word(self.next_word(self.geo.off(x))).store(w1, Ordering::Relaxed);
         self.set_kind(x, mask, seq, kind);
+    }
+
+    /// Finishes the pending frame at `x` as `kind` (record or dead): in a
+    /// ring file, the checked `w1` first (the pending one held the
+    /// session), then the marker with Release.
+    #[inline]
+    pub(crate) fn finish(&self, x: u64, mask: u64, seq: u64, kind: Kind, len: u64) {
+        if self.is_file() {
+            self.region.word(self.next_word(self.geo.off(x))).store(word1(seq, len), Ordering::Relaxed);
+        }
+        self.set_kind(x, mask, seq, kind);
+    }
+
+    /// Turns the pending frame at `x` (record `seq`, `len` bytes) into a
+    /// dead one, unless it changed meanwhile: true if this call did. For
+    /// frames whose writer is known to be gone (`reap`).
+    pub(crate) fn kill_pending(&self, x: u64, seq: u64, len: u64) -> bool {
+        let off = self.geo.off(x);
+        let m = mask(self.key, x);
+        let w0 = self.region.word(off);
+        if w0.load(Ordering::Acquire) != marker_masked(m, seq, Kind::Pending) {
+            return false;
+        }
+        self.region.word(self.next_word(off)).store(word1(seq, len), Ordering::Relaxed);
+        // AcqRel: as the Release store of a commit; two reapers race here.
+        w0.compare_exchange(
+            marker_masked(m, seq, Kind::Pending),
+            marker_masked(m, seq, Kind::Dead),
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        )
+        .is_ok()
     }
 
     /// Changes the kind of the frame at `x` (pending to record or dead).

@@ -10,7 +10,7 @@
 use std::fmt;
 
 use crate::frame::{frame_size, len_of, unmark, Kind, HEADER_LEN};
-use crate::layout::{offsets, slack, CLOSED, HEADER_SIZE, MAGIC, VERSION};
+use crate::layout::{offsets, slack, CLOSED, FILE_HEADER_SIZE, FLAG_FILE, HEADER_SIZE, MAGIC, VERSION};
 use crate::pos::Geometry;
 
 /// What a region image holds.
@@ -74,15 +74,29 @@ fn pair_at(bytes: &[u8], off: usize) -> (u64, u64) {
     (v as u64, (v >> 64) as u64)
 }
 
-/// Parses a region image.
-///
-/// # Errors
-///
-/// An [`ImageError`] when the header is not a valid ringlog region header.
-/// Damage past the header is not an error: the records before it are
-/// returned and [`Dump::damaged`] is set.
-pub fn parse(bytes: &[u8]) -> Result<Dump, ImageError> {
-    if bytes.len() < HEADER_SIZE {
+/// What a valid region header says.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HeaderInfo {
+    pub(crate) capacity: u64,
+    pub(crate) max_record: u64,
+    pub(crate) key: u64,
+    /// Bytes in front of the data area.
+    pub(crate) header_size: usize,
+    pub(crate) data: u64,
+    pub(crate) file: bool,
+}
+
+impl HeaderInfo {
+    /// Bytes of the whole region.
+    pub(crate) fn region_len(&self) -> u64 {
+        self.header_size as u64 + self.data
+    }
+}
+
+/// Checks the fixed fields of a region header (the first HEADER_SIZE bytes
+/// of `bytes`, at least) and that the region is `len` bytes long.
+pub(crate) fn check_header(bytes: &[u8], len: u64) -> Result<HeaderInfo, ImageError> {
+    if bytes.len() < HEADER_SIZE || len < HEADER_SIZE as u64 {
         return Err(ImageError::Length);
     }
     if u64_at(bytes, offsets::MAGIC) != MAGIC {
@@ -92,9 +106,12 @@ pub fn parse(bytes: &[u8]) -> Result<Dump, ImageError> {
     if version != VERSION {
         return Err(ImageError::Version(version));
     }
-    if u32_at(bytes, offsets::HEADER_SIZE) as usize != HEADER_SIZE {
-        return Err(ImageError::Header("header size"));
-    }
+    let header_size = u32_at(bytes, offsets::HEADER_SIZE) as usize;
+    let file = match (u32_at(bytes, offsets::FLAGS), header_size) {
+        (0, HEADER_SIZE) => false,
+        (FLAG_FILE, FILE_HEADER_SIZE) => true,
+        _ => return Err(ImageError::Header("header size or flags")),
+    };
     let capacity = u64_at(bytes, offsets::CAPACITY);
     if !capacity.is_power_of_two() || !(64..=crate::ring::MAX_CAPACITY).contains(&capacity) {
         return Err(ImageError::Header("capacity"));
@@ -103,14 +120,14 @@ pub fn parse(bytes: &[u8]) -> Result<Dump, ImageError> {
     if data != capacity + slack(capacity) {
         return Err(ImageError::Header("data size"));
     }
-    if (bytes.len() - HEADER_SIZE) as u64 != data {
+    if len != header_size as u64 + data {
         return Err(ImageError::Length);
     }
     let max_record = u64_at(bytes, offsets::MAX_RECORD);
     if max_record != capacity / 4 {
         return Err(ImageError::Header("max_record"));
     }
-    let key = u64_at(bytes, offsets::KEY);
+    let info = HeaderInfo { capacity, max_record, key: u64_at(bytes, offsets::KEY), header_size, data, file };
     let g = Geometry::new(capacity, data);
     let (claim_word, next_seq) = pair_at(bytes, offsets::CLAIM);
     let (tail, tail_seq) = pair_at(bytes, offsets::TAIL);
@@ -120,12 +137,29 @@ pub fn parse(bytes: &[u8]) -> Result<Dump, ImageError> {
         && g.off(claim) < data
         && tail <= claim
         && g.dist(claim, tail) <= data
-        && tail_seq <= next_seq;
+        && tail_seq <= next_seq
+        && next_seq < crate::frame::SEQ_LIMIT;
     if !positions_ok {
         return Err(ImageError::Header("positions"));
     }
-    let word = |x: u64| u64_at(bytes, HEADER_SIZE + g.off(x) as usize);
-    let area = &bytes[HEADER_SIZE..];
+    Ok(info)
+}
+
+/// Parses a region image.
+///
+/// # Errors
+///
+/// An [`ImageError`] when the header is not a valid ringlog region header.
+/// Damage past the header is not an error: the records before it are
+/// returned and [`Dump::damaged`] is set.
+pub fn parse(bytes: &[u8]) -> Result<Dump, ImageError> {
+    let HeaderInfo { capacity, max_record, key, header_size, data, file } = check_header(bytes, bytes.len() as u64)?;
+    let g = Geometry::new(capacity, data);
+    let (claim_word, next_seq) = pair_at(bytes, offsets::CLAIM);
+    let (tail, tail_seq) = pair_at(bytes, offsets::TAIL);
+    let claim = claim_word & !7;
+    let word = |x: u64| u64_at(bytes, header_size + g.off(x) as usize);
+    let area = &bytes[header_size..];
     let mut records = Vec::new();
     let (mut x, mut s) = (tail, tail_seq);
     let mut damaged = false;
@@ -134,7 +168,11 @@ pub fn parse(bytes: &[u8]) -> Result<Dump, ImageError> {
             damaged = true;
             break;
         };
-        let Some(len) = len_of(seq, word(g.advance(x, 8))).filter(|_| seq == s && seq < next_seq) else {
+        let w1 = word(g.advance(x, 8));
+        // A pending frame of a ring file carries its writer's session in
+        // place of the check (`frame`): only its length is read.
+        let len = if file && kind == Kind::Pending { Some(w1 & ((1 << 40) - 1)) } else { len_of(seq, w1) };
+        let Some(len) = len.filter(|_| seq == s && seq < next_seq) else {
             damaged = true;
             break;
         };

@@ -3,10 +3,15 @@
 //! ```text
 //! offset 0     Header (HEADER_SIZE bytes; fields below, one cache line per
 //!              group of fields that change together)
-//! HEADER_SIZE  data area: `data_size` bytes, frames back to back, addressed
+//! HEADER_SIZE  a ring in a file only: `Tables` (the processes that have the
+//!              file open, and every reader's progress, for flush)
+//! header_size  data area: `data_size` bytes, frames back to back, addressed
 //!              by virtual position (`pos`); `data_size` is the capacity plus
 //!              a slack of capacity / 16 (at least 64 bytes, at most 4 KiB)
 //! ```
+//!
+//! `header_size` (a header field) is where the data area starts: HEADER_SIZE
+//! for a ring in memory, FILE_HEADER_SIZE for a ring in a file.
 //!
 //! Everything a writer, reader or flush needs lives here (positions, the
 //! wake-up word, sleeper counts, pins, counters), so that the same bytes can
@@ -20,8 +25,23 @@ use crate::sync::{AtomicPair, AtomicU32, AtomicU64, Pair};
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"RINGLOG\0");
 /// Version of this layout (1 was the in-order-commit protocol).
 pub(crate) const VERSION: u32 = 2;
-/// Bytes in front of the data area.
+/// Bytes of the header proper.
 pub(crate) const HEADER_SIZE: usize = 2048;
+/// Bytes in front of the data area of a ring in a file (header and tables):
+/// 20 KiB, a multiple of the page size.
+pub(crate) const FILE_HEADER_SIZE: usize = HEADER_SIZE + std::mem::size_of::<Tables>();
+
+/// `Header::flags`: the region is a file shared by processes (tables after
+/// the header, pending frames carry their writer's session, `frame`).
+pub(crate) const FLAG_FILE: u32 = 1;
+
+/// A session tag (`session`): 0 for none (a ring in memory).
+pub(crate) type Tag = u32;
+
+/// Processes (open handles) that may have one ring file open at once.
+pub(crate) const SESSIONS: usize = 256;
+/// Readers, in all processes together, of one ring file.
+pub(crate) const READER_SLOTS: usize = 256;
 
 /// Flag in the claim's position: the ring is closed, no claim succeeds.
 pub(crate) const CLOSED: u64 = 1;
@@ -81,7 +101,10 @@ pub(crate) struct Header {
     pub(crate) data_size: u64,
     /// Random per ring; keys the frame markers (`frame`).
     pub(crate) key: u64,
-    _pad0: [u64; 2],
+    /// `FLAG_FILE` or 0.
+    pub(crate) flags: u32,
+    _pad0a: u32,
+    _pad0b: u64,
 
     /// Line 1: (end of the last claimed frame | flags, seq of the next
     /// record). Moved by writers with a 16-byte CAS.
@@ -113,7 +136,15 @@ pub(crate) struct Header {
     pub(crate) readers: AtomicU64,
     /// Times a writer or closer woke sleepers (one futex wake each).
     pub(crate) wakeups: AtomicU64,
-    _pad4: [u64; 5],
+    /// A ring in a file: readers made so far (their ids, `registry`).
+    pub(crate) reader_ids: AtomicU64,
+    /// A ring in a file: times an opener found itself alone and recovered
+    /// what dead processes left (`file`).
+    pub(crate) recoveries: AtomicU64,
+    /// A ring in a file: records found pending after their writer's
+    /// process died, and marked dead (`reap`).
+    pub(crate) reaped: AtomicU64,
+    _pad4: [u64; 2],
 
     pub(crate) pins: [PinSlot; PINS],
 }
@@ -122,16 +153,18 @@ pub(crate) struct Header {
 const _: () = assert!(std::mem::size_of::<Header>() <= HEADER_SIZE);
 
 impl Header {
-    pub(crate) fn new(capacity: u64, max_record: u64, data_size: u64, key: u64) -> Header {
+    pub(crate) fn new(capacity: u64, max_record: u64, data_size: u64, key: u64, file: bool) -> Header {
         Header {
             magic: MAGIC,
             version: VERSION,
-            header_size: HEADER_SIZE as u32,
+            header_size: if file { FILE_HEADER_SIZE } else { HEADER_SIZE } as u32,
             capacity,
             max_record,
             data_size,
             key,
-            _pad0: [0; 2],
+            flags: if file { FLAG_FILE } else { 0 },
+            _pad0a: 0,
+            _pad0b: 0,
             claim: AtomicPair::new(Pair { pos: 0, seq: 0 }),
             _pad1: [0; 6],
             tail: AtomicPair::new(Pair { pos: 0, seq: 0 }),
@@ -144,7 +177,10 @@ impl Header {
             dropped: AtomicU64::new(0),
             readers: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
-            _pad4: [0; 5],
+            reader_ids: AtomicU64::new(0),
+            recoveries: AtomicU64::new(0),
+            reaped: AtomicU64::new(0),
+            _pad4: [0; 2],
             pins: std::array::from_fn(|_| PinSlot {
                 seq: AtomicU64::new(0),
                 pos: AtomicU64::new(0),
@@ -153,6 +189,37 @@ impl Header {
         }
     }
 }
+
+/// One process's open handle of a ring file (`session`).
+#[repr(C)]
+pub(crate) struct SessionSlot {
+    /// Bumped each time a process takes the slot: a pending frame tagged
+    /// with an older generation belongs to a process that is gone.
+    pub(crate) gen: AtomicU32,
+    /// The process that took it last (for people reading the file).
+    pub(crate) pid: AtomicU32,
+}
+
+/// One reader's progress, in a ring file (`registry`).
+#[repr(C, align(64))]
+pub(crate) struct ReaderSlot {
+    /// `want << 1 | flush bit` (`registry`).
+    pub(crate) cursor: AtomicU64,
+    /// 0: free; else the reader's id (creation order, from 1).
+    pub(crate) id: AtomicU64,
+    /// The session (`session::Tag`) of the process that owns the reader.
+    pub(crate) owner: AtomicU64,
+}
+
+/// What follows the header in a ring file.
+#[repr(C, align(64))]
+pub(crate) struct Tables {
+    pub(crate) sessions: [SessionSlot; SESSIONS],
+    pub(crate) readers: [ReaderSlot; READER_SLOTS],
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(FILE_HEADER_SIZE % 4096 == 0);
 
 /// Field offsets in a region image, for `image::parse`.
 pub(crate) mod offsets {
@@ -166,6 +233,7 @@ pub(crate) mod offsets {
     pub(crate) const MAX_RECORD: usize = offset_of!(Header, max_record);
     pub(crate) const DATA_SIZE: usize = offset_of!(Header, data_size);
     pub(crate) const KEY: usize = offset_of!(Header, key);
+    pub(crate) const FLAGS: usize = offset_of!(Header, flags);
     /// A 16-byte pair: position in the low 8 bytes (native endian u128).
     pub(crate) const CLAIM: usize = offset_of!(Header, claim);
     pub(crate) const TAIL: usize = offset_of!(Header, tail);

@@ -92,8 +92,10 @@ mod sync;
 mod futex;
 mod layout;
 mod pos;
-mod region;
 mod error;
+mod sigbus;
+mod region;
+mod session;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 pub mod fork;
@@ -101,12 +103,14 @@ mod registry;
 mod shared;
 mod frame;
 mod pins;
+mod reap;
 mod write;
 mod wake;
 mod flush;
 mod reader;
 mod snapshot;
 pub mod image;
+mod file;
 mod line;
 mod ring;
 
@@ -120,7 +124,7 @@ macro_rules! fault_point {
     };
 }
 pub(crate) use fault_point;
-pub use reader::{Reader, Record, RecordInfo, Start};
+pub use reader::{Reader, Record, RecordInfo, Start, STALL_UNWRITTEN};
 pub use ring::{Flush, Ring, Stats, MAX_CAPACITY, MIN_CAPACITY};
 pub use write::BUSY_WAIT;
 

@@ -15,14 +15,23 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::frame::{frame_size, Frame};
 use crate::layout::pos_of;
-use crate::registry::Slot;
-use crate::shared::Shared;
+use crate::shared::{ReaderSlot, Shared};
 use crate::sync::{Arc, Deadline, Ordering, Spin};
 
 /// The longest a reader sleeps at a record still being written before it
 /// checks whether the ring lapped it (flushes likewise, `flush`): stalled
 /// writers' claims can evict records without any commit to wake anyone.
 pub(crate) const RECHECK: Duration = Duration::from_millis(10);
+
+/// In a ring file: how long a reader waits at a claimed frame whose writer
+/// has not written even its header (killed between its claim and its first
+/// store, or stopped there) before it passes the frame, counted as lost
+/// (`reap`). A pending record of a dead writer is passed after RECHECK.
+pub const STALL_UNWRITTEN: Duration = Duration::from_secs(1);
+
+/// In a ring file: the longest a reader sleeps without looking at the ring
+/// (a file shrunk meanwhile is noticed then, `sigbus`).
+const FILE_RECHECK: Duration = Duration::from_secs(1);
 
 /// Where a new reader starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +92,7 @@ pub struct Reader {
     shared: Arc<Shared>,
     /// `None` for a reader made in the child of a fork (it refuses to read
     /// and must not touch the registry's lock).
-    slot: Option<Arc<Slot>>,
+    slot: Option<ReaderSlot>,
     /// Position of the next frame to look at (a frame boundary).
     pos: u64,
     /// The seq of the frame group at `pos`.
@@ -106,6 +115,9 @@ pub struct Reader {
     /// Dead records passed since the last loss was accounted (`lost_total`
     /// counts them before a record after them reports them).
     dead_pending: u64,
+    /// Where this reader last went to sleep at an unready frame (position,
+    /// seq) and since when (a ring file's dead writers, `unstall`).
+    stall: Option<(u64, u64, std::time::Instant)>,
 }
 
 impl Reader {
@@ -132,8 +144,7 @@ impl Reader {
                 }
             }
         };
-        let slot = shared.registry.add(want);
-        shared.header().readers.fetch_add(1, Ordering::Relaxed);
+        let slot = shared.reader_add(want)?;
         Ok(Reader {
             shared,
             slot: Some(slot),
@@ -146,6 +157,7 @@ impl Reader {
             published: want,
             idle: false,
             dead_pending: 0,
+            stall: None,
         })
     }
 
@@ -202,6 +214,12 @@ impl Reader {
                         continue;
                     }
                     self.idle = true;
+                    if self.shared.is_file() {
+                        self.shared.check_file()?;
+                        if self.unstall(f) {
+                            continue;
+                        }
+                    }
                     let (x, s, shared) = (self.pos, self.next, &*self.shared);
                     // A writer holds the frame (claimed, not committed): its
                     // commit wakes us, but so must the ring lapping it, which
@@ -209,6 +227,7 @@ impl Reader {
                     // stalled). Re-check at least every RECHECK then.
                     let claimed = pos_of(shared.claim_word()) > x;
                     let until = if claimed { deadline.at_most(RECHECK) } else { deadline };
+                    let until = if shared.is_file() { until.at_most(FILE_RECHECK) } else { until };
                     shared.sleep(until, || {
                         !shared.unready(x, s)
                             || shared.header().tail.load(Ordering::Acquire).pos > x
@@ -217,6 +236,47 @@ impl Reader {
                 }
             }
         }
+    }
+
+    /// A ring file: the frame `f` at `pos` is not ready and this reader is
+    /// about to sleep there. If it has waited there before: a pending record
+    /// whose writer's process is gone is reaped (and then passed as dead,
+    /// `reap`); a claimed frame with no header after STALL_UNWRITTEN is
+    /// passed, counted as one lost record. True when the frame changed or
+    /// the reader moved.
+    #[cfg(not(loom))]
+    fn unstall(&mut self, f: Frame) -> bool {
+        let now = std::time::Instant::now();
+        let waited = match self.stall {
+            Some((p, s, since)) if p == self.pos && s == self.next => now.saturating_duration_since(since),
+            _ => {
+                self.stall = Some((self.pos, self.next, now));
+                return false;
+            }
+        };
+        match f {
+            Frame::Pending { len, owner } if waited >= RECHECK => self.shared.reap(self.pos, self.next, len, owner),
+            Frame::Unwritten if waited >= STALL_UNWRITTEN => {
+                let Some(ext) = self.shared.unwritten_extent(self.pos, self.next) else { return false };
+                if !self.shared.valid(self.pos) {
+                    return false; // lapped: `locate` finds out
+                }
+                self.pos = self.shared.geo.advance(self.pos, ext);
+                self.next += 1;
+                self.stream_off = 0;
+                if self.next > self.want {
+                    self.dead_pending += 1;
+                }
+                self.publish();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    #[cfg(loom)]
+    fn unstall(&mut self, _f: Frame) -> bool {
+        false
     }
 
     /// Moves past frame `f` at `pos`. Past a dead record (its loss is
@@ -288,7 +348,7 @@ impl Reader {
         if self.published != past {
             self.published = past;
             if let Some(slot) = &self.slot {
-                if slot.publish(past) {
+                if self.shared.reader_publish(slot, past) {
                     self.shared.wake();
                 }
             }
@@ -488,8 +548,7 @@ impl Drop for Reader {
             return; // the registry's lock may be held by a thread the child lacks
         }
         if let Some(slot) = self.slot.take() {
-            self.shared.header().readers.fetch_sub(1, Ordering::Relaxed);
-            if self.shared.registry.remove(&slot) {
+            if self.shared.reader_remove(&slot) {
                 self.shared.wake();
             }
         }

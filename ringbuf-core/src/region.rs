@@ -1,5 +1,6 @@
 //! Owner of a region's memory: the header, the words and bytes of the data
-//! area, and the copies in and out of it.
+//! area, and the copies in and out of it. The memory is either the heap (a
+//! ring in memory) or a shared mapping of a file (`file`).
 //!
 //! # Racing copies
 //!
@@ -15,7 +16,7 @@
 use crate::error::Error;
 use crate::layout::Header;
 #[cfg(not(loom))]
-use crate::layout::HEADER_SIZE;
+use crate::layout::{Tables, HEADER_SIZE};
 use crate::sync::{AtomicU64, Ordering};
 
 /// Alignment of the region (and so of the data area).
@@ -25,16 +26,26 @@ const CACHE_LINE: usize = 64;
 /// Whether payload copies go word by word through atomics (module doc).
 pub(crate) const CHECKED_COPY: bool = cfg!(any(loom, miri, ringlog_checked));
 
-/// A region on the heap.
+/// Where a region's memory comes from, and how it goes back.
+#[cfg(not(loom))]
+enum Backing {
+    /// The heap: the allocation as the allocator returned it, and its layout.
+    Heap { raw: std::ptr::NonNull<u8>, layout: std::alloc::Layout },
+    /// A shared mapping of `len` bytes at `base` (a file).
+    Map { len: usize },
+}
+
+/// A region: on the heap or mapped from a file.
 pub(crate) struct Region {
-    /// The allocation, as the allocator returned it.
     #[cfg(not(loom))]
-    raw: std::ptr::NonNull<u8>,
-    /// The region: `raw` rounded up to a cache line.
+    backing: Backing,
+    /// The region: 64-aligned (a heap allocation rounded up to a cache
+    /// line, or a page-aligned mapping).
     #[cfg(not(loom))]
     base: std::ptr::NonNull<u8>,
+    /// Bytes in front of the data area (`Header::header_size`).
     #[cfg(not(loom))]
-    layout: std::alloc::Layout,
+    data_off: usize,
     #[cfg(loom)]
     header: Box<Header>,
     #[cfg(loom)]
@@ -80,13 +91,51 @@ impl Region {
             // SAFETY: `base` is valid for HEADER_SIZE bytes, 64-aligned like
             // `Header`, and not yet shared.
             unsafe { base.cast::<Header>().as_ptr().write(header) };
-            Ok(Region { raw, base, layout, data })
+            Ok(Region { backing: Backing::Heap { raw, layout }, base, data_off: HEADER_SIZE, data })
         }
         #[cfg(loom)]
         {
             let words = (0..data / 8).map(|_| AtomicU64::new(0)).collect();
             Ok(Region { header: Box::new(header), words, waiters: crate::futex::Waiters::new(), data })
         }
+    }
+
+    /// A region in `len` bytes of shared memory at `base` (a mapping made
+    /// by `file`, unmapped when the region drops), laid out as its header
+    /// says; the caller validated the header against `len`.
+    ///
+    /// # Safety
+    ///
+    /// `base` is a page-aligned `MAP_SHARED` mapping of `len` bytes that
+    /// nothing else unmaps, holding a validated header whose `header_size +
+    /// data_size` is `len`.
+    #[cfg(not(loom))]
+    pub(crate) unsafe fn mapped(base: std::ptr::NonNull<u8>, len: usize) -> Region {
+        // SAFETY: by the caller, the header is valid and lives in the mapping.
+        let h = unsafe { base.cast::<Header>().as_ref() };
+        let data_off = h.header_size as usize;
+        let data = h.data_size;
+        debug_assert_eq!(data_off as u64 + data, len as u64);
+        Region { backing: Backing::Map { len }, base, data_off, data }
+    }
+
+    /// The tables of a ring in a file (`None` in memory).
+    #[cfg(not(loom))]
+    pub(crate) fn tables(&self) -> Option<&Tables> {
+        match self.backing {
+            // SAFETY: a file region's header is followed by its tables
+            // (`layout`), inside the mapping, 64-aligned; every field is an
+            // atomic.
+            Backing::Map { .. } => unsafe { self.base.as_ptr().add(HEADER_SIZE).cast::<Tables>().as_ref() },
+            Backing::Heap { .. } => None,
+        }
+    }
+
+    /// The region's first byte and its length up to the end of the data
+    /// area (for the SIGBUS guard, `sigbus`).
+    #[cfg(not(loom))]
+    pub(crate) fn span(&self) -> (usize, usize) {
+        (self.base.as_ptr() as usize, self.data_off + self.data as usize)
     }
 
     /// The region header.
@@ -103,8 +152,8 @@ impl Region {
     #[cfg(not(loom))]
     #[inline]
     fn data_ptr(&self) -> *mut u8 {
-        // SAFETY: the allocation is HEADER_SIZE + data bytes long.
-        unsafe { self.base.as_ptr().add(HEADER_SIZE) }
+        // SAFETY: the allocation or mapping is data_off + data bytes long.
+        unsafe { self.base.as_ptr().add(self.data_off) }
     }
 
     /// The 8-byte word at data offset `off` (a multiple of 8, below the
@@ -207,7 +256,7 @@ impl Region {
     #[cfg(not(loom))]
     pub(crate) fn image(&self) -> Vec<u8> {
         use crate::layout::offsets;
-        let mut out = vec![0u8; HEADER_SIZE + self.data as usize];
+        let mut out = vec![0u8; self.data_off + self.data as usize];
         let h = self.header();
         let put = |out: &mut [u8], off: usize, bytes: &[u8]| out[off..off + bytes.len()].copy_from_slice(bytes);
         put(&mut out, offsets::MAGIC, &h.magic.to_ne_bytes());
@@ -217,8 +266,9 @@ impl Region {
         put(&mut out, offsets::MAX_RECORD, &h.max_record.to_ne_bytes());
         put(&mut out, offsets::DATA_SIZE, &h.data_size.to_ne_bytes());
         put(&mut out, offsets::KEY, &h.key.to_ne_bytes());
+        put(&mut out, offsets::FLAGS, &h.flags.to_ne_bytes());
         let claim = h.claim.load(Ordering::Acquire);
-        self.read_bytes(0, &mut out[HEADER_SIZE..]);
+        self.read_bytes(0, &mut out[self.data_off..]);
         crate::sync::fence(Ordering::Acquire);
         let tail = h.tail.load(Ordering::Relaxed);
         let pair = |p: crate::sync::Pair| ((p.seq as u128) << 64 | p.pos as u128).to_ne_bytes();
@@ -231,8 +281,16 @@ impl Region {
 #[cfg(not(loom))]
 impl Drop for Region {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout; nothing refers to the
-        // region any more (`Region` is owned by the last `Shared`).
-        unsafe { std::alloc::dealloc(self.raw.as_ptr(), self.layout) };
+        match self.backing {
+            // SAFETY: allocated in `new` with this layout; nothing refers to
+            // the region any more (`Region` is owned by the last `Shared`).
+            Backing::Heap { raw, layout } => unsafe { std::alloc::dealloc(raw.as_ptr(), layout) },
+            Backing::Map { len } => {
+                crate::sigbus::forget(self.base.as_ptr() as usize);
+                // SAFETY: the mapping of `mapped`, unmapped once, here; nothing
+                // refers to it any more.
+                unsafe { libc::munmap(self.base.as_ptr().cast(), len) };
+            }
+        }
     }
 }

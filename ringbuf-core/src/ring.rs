@@ -64,6 +64,12 @@ pub struct Stats {
     /// Times a write or close woke sleeping readers or flushes. Writes that
     /// found nobody asleep do not count: they made no system call.
     pub wakeups: u64,
+    /// A ring in a file: records whose writer's process died in the middle
+    /// of them, turned into lost records.
+    pub reaped: u64,
+    /// A ring in a file: times an opener found no other process with the
+    /// file open and repaired what dead processes left.
+    pub recoveries: u64,
 }
 
 impl Ring {
@@ -86,6 +92,68 @@ impl Ring {
             return Err(Error::InvalidArgument("capacity must be between 1 KiB and 1 TiB"));
         }
         Self::with_capacity_unchecked(capacity as u64)
+    }
+
+    /// Opens the ring that lives in the file at `path`, creating it if it
+    /// does not exist: the flight recorder.
+    ///
+    /// A missing file is created with mode 0600 and `capacity` bytes,
+    /// rounded as for [`Ring::new`] (the file is 20 KiB of header and
+    /// tables, then the capacity plus its slack; its size never changes).
+    /// An existing ring file is opened as it is: `capacity` must be 0 or
+    /// its capacity. Any number of threads in any number of processes may
+    /// have the same file open, with the same semantics as a ring in memory
+    /// (one order of seqs, readers woken across processes, flush waiting
+    /// for readers in every process, close seen by all).
+    ///
+    /// Unlike a ring in memory, the ring outlives its handles and its
+    /// processes: dropping the last handle does not close it, and whatever
+    /// was committed stays in the file when the process crashes. A closed
+    /// ring is opened again for writing (the program's next run goes on
+    /// with the next seq). A writer killed in the middle of a record loses
+    /// that record only: readers pass it, counted as lost, within
+    /// [`RECHECK`](crate::reader) of its process being gone (10 ms), or
+    /// [`STALL_UNWRITTEN`](crate::STALL_UNWRITTEN) if it died before writing
+    /// the record's header.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadFile`] when the file is not a ring file, has another
+    /// format version, is truncated or corrupt (the file is left
+    /// untouched); [`Error::Io`] with the errno when a system call fails
+    /// (a missing directory, no permission; a missing file with `capacity`
+    /// 0); [`Error::InvalidArgument`] when `capacity` is out of range or
+    /// differs from the existing ring's; [`Error::Busy`] when 255 handles
+    /// have the file open already.
+    #[cfg(all(unix, not(loom)))]
+    pub fn open_file(path: impl AsRef<std::path::Path>, capacity: usize) -> Result<Ring, Error> {
+        Self::open_file_mode(path.as_ref(), capacity, true)
+    }
+
+    /// [`Ring::open_file`] for tools that only look at a ring (dump, tail):
+    /// never creates the file and leaves a closed ring closed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Ring::open_file`]; a missing file is [`Error::Io`] (ENOENT).
+    #[cfg(all(unix, not(loom)))]
+    pub fn open_existing(path: impl AsRef<std::path::Path>) -> Result<Ring, Error> {
+        Self::open_file_mode(path.as_ref(), 0, false)
+    }
+
+    #[cfg(all(unix, not(loom)))]
+    fn open_file_mode(path: &std::path::Path, capacity: usize, reopen: bool) -> Result<Ring, Error> {
+        if capacity != 0 && (capacity < MIN_CAPACITY || capacity as u64 > MAX_CAPACITY) {
+            return Err(Error::InvalidArgument("capacity must be 0 (an existing file) or between 1 KiB and 1 TiB"));
+        }
+        let capacity = if capacity == 0 { 0 } else { (capacity as u64).next_power_of_two() };
+        let mode = crate::file::OpenMode { capacity, reopen };
+        Ok(Ring { shared: Arc::new(Shared::open_file(path, mode)?) })
+    }
+
+    /// True for a ring that lives in a file ([`Ring::open_file`]).
+    pub fn is_file(&self) -> bool {
+        self.shared.is_file()
     }
 
     /// Creates a ring with any power-of-two capacity, for models that need
@@ -275,11 +343,13 @@ impl Ring {
             oldest_seq: oldest.seq.min(c.seq),
             bytes_used: sh.geo.dist(end, oldest.pos),
             dropped: h.dropped.load(Ordering::Relaxed),
-            readers: h.readers.load(Ordering::Relaxed),
+            readers: sh.readers_count(),
             capacity: sh.geo.cap,
             max_record: sh.max_record,
             closed: c.pos & crate::layout::CLOSED != 0,
             wakeups: h.wakeups.load(Ordering::Relaxed),
+            reaped: h.reaped.load(Ordering::Relaxed),
+            recoveries: h.recoveries.load(Ordering::Relaxed),
         }
     }
 }
@@ -329,7 +399,8 @@ impl Clone for Ring {
 impl Drop for Ring {
     fn drop(&mut self) {
         // AcqRel: the last handle's close sees every other handle's writes.
-        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 && !self.shared.forked() {
+        // A ring in a file outlives its handles (and its processes).
+        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 && !self.shared.forked() && !self.shared.is_file() {
             self.shared.close();
         }
     }

@@ -3,11 +3,14 @@
 
 use crate::error::Error;
 use crate::futex::Scope;
+use crate::layout::Tag;
 use crate::layout::{pos_of, slack, Header, CLOSED};
 use crate::pos::Geometry;
 use crate::region::Region;
-use crate::registry::Registry;
-use crate::sync::{fence, AtomicPair, AtomicUsize, Ordering, Pair};
+use crate::registry::{Registry, Slot};
+#[cfg(not(loom))]
+use crate::session::Session;
+use crate::sync::{fence, Arc, AtomicPair, AtomicUsize, Ordering, Pair};
 
 /// Everything one ring's handles and readers share.
 pub(crate) struct Shared {
@@ -25,6 +28,21 @@ pub(crate) struct Shared {
     pub(crate) handles: AtomicUsize,
     /// The fork generation the ring was made in (`fork`).
     generation: u64,
+    /// This handle's session tag in a ring file (0 in memory): what its
+    /// pending frames carry (`frame`).
+    pub(crate) owner: Tag,
+    /// A ring in a file: the open file and its session (`session`).
+    #[cfg(not(loom))]
+    pub(crate) session: Option<Session>,
+}
+
+/// Where a reader publishes its progress (`registry`).
+pub(crate) enum ReaderSlot {
+    /// A ring in memory: a slot of the in-process registry.
+    Local(Arc<Slot>),
+    /// A ring in a file: slot `i` of the file's table.
+    #[cfg_attr(loom, allow(dead_code))]
+    File(usize),
 }
 
 /// A random key for a new ring's markers, without a system call of our own:
@@ -43,21 +61,140 @@ impl Shared {
         if !AtomicPair::lock_free() {
             return Err(Error::InvalidArgument("this CPU has no lock-free 16-byte compare-and-swap"));
         }
+        let region = Region::new(Shared::new_header(capacity, false))?;
+        Ok(Shared::with_region(
+            region,
+            Scope::Private,
+            0,
+            #[cfg(not(loom))]
+            None,
+        ))
+    }
+
+    /// The header of a new ring keeping `capacity` bytes (a power of two).
+    pub(crate) fn new_header(capacity: u64, file: bool) -> Header {
         let data = capacity + slack(capacity);
-        let max_record = capacity / 4;
-        let key = new_key();
-        let region = Region::new(Header::new(capacity, max_record, data, key))?;
+        Header::new(capacity, capacity / 4, data, new_key(), file)
+    }
+
+    /// The handles' state over a region (in memory, or a validated file).
+    pub(crate) fn with_region(
+        region: Region,
+        scope: Scope,
+        owner: Tag,
+        #[cfg(not(loom))] session: Option<Session>,
+    ) -> Shared {
         crate::fork::watch();
-        Ok(Shared {
+        let h = region.header();
+        let (capacity, data, key, max_record) = (h.capacity, h.data_size, h.key, h.max_record);
+        Shared {
             region,
             geo: Geometry::new(capacity, data),
             key,
             max_record,
-            scope: Scope::Private,
+            scope,
             registry: Registry::new(),
             handles: AtomicUsize::new(1),
             generation: crate::fork::generation(),
-        })
+            owner,
+            #[cfg(not(loom))]
+            session,
+        }
+    }
+
+    /// True for a ring in a file.
+    #[inline]
+    pub(crate) fn is_file(&self) -> bool {
+        self.owner != 0
+    }
+
+    /// True when the session `tag` may still be writing or reading: always
+    /// for a ring in memory, else as the kernel's locks say (`session`).
+    pub(crate) fn alive(&self, tag: Tag) -> bool {
+        #[cfg(not(loom))]
+        if let (Some(s), Some(t)) = (&self.session, self.region.tables()) {
+            return s.alive(t, tag);
+        }
+        let _ = tag;
+        true
+    }
+
+    /// `Err(BadFile)` when the ring's file was shrunk under its mapping
+    /// (`sigbus`).
+    pub(crate) fn check_file(&self) -> Result<(), Error> {
+        #[cfg(not(loom))]
+        if self.is_file() && crate::sigbus::broken(self.region.span().0) {
+            return Err(Error::BadFile("the ring file was truncated while mapped"));
+        }
+        Ok(())
+    }
+
+    /// Registers a new reader owing records from seq `want` on.
+    pub(crate) fn reader_add(&self, want: u64) -> Result<ReaderSlot, Error> {
+        #[cfg(not(loom))]
+        if let Some(t) = self.region.tables() {
+            let h = self.header();
+            return crate::registry::file::add(t, &h.reader_ids, want, self.owner, |tag| self.alive(tag))
+                .map(ReaderSlot::File)
+                .ok_or(Error::NoMemory); // all READER_SLOTS slots are held by live readers
+        }
+        self.header().readers.fetch_add(1, Ordering::Relaxed);
+        Ok(ReaderSlot::Local(self.registry.add(want)))
+    }
+
+    /// Publishes a reader's progress; true when a flush waits for it.
+    #[inline]
+    pub(crate) fn reader_publish(&self, slot: &ReaderSlot, want: u64) -> bool {
+        match slot {
+            ReaderSlot::Local(s) => s.publish(want),
+            #[cfg(not(loom))]
+            ReaderSlot::File(i) => self.region.tables().is_some_and(|t| crate::registry::file::publish_at(t, *i, want)),
+            #[cfg(loom)]
+            ReaderSlot::File(_) => false,
+        }
+    }
+
+    /// Unregisters a reader; true when a flush waited for it.
+    pub(crate) fn reader_remove(&self, slot: &ReaderSlot) -> bool {
+        match slot {
+            ReaderSlot::Local(s) => {
+                self.header().readers.fetch_sub(1, Ordering::Relaxed);
+                self.registry.remove(s)
+            }
+            #[cfg(not(loom))]
+            ReaderSlot::File(i) => self.region.tables().is_some_and(|t| crate::registry::file::remove(t, *i)),
+            #[cfg(loom)]
+            ReaderSlot::File(_) => false,
+        }
+    }
+
+    /// Id the next reader will get (flushes wait for the ones before).
+    pub(crate) fn readers_next_id(&self) -> u64 {
+        #[cfg(not(loom))]
+        if self.region.tables().is_some() {
+            return crate::registry::file::next_id(&self.header().reader_ids);
+        }
+        self.registry.next_id()
+    }
+
+    /// True when every reader with an id below `before` owes nothing
+    /// before seq `target` (see `Registry::all_past`).
+    pub(crate) fn readers_all_past(&self, before: u64, target: u64) -> bool {
+        #[cfg(not(loom))]
+        if let Some(t) = self.region.tables() {
+            return crate::registry::file::all_past(t, before, target, |tag| self.alive(tag));
+        }
+        self.registry.all_past(before, target)
+    }
+
+    /// Live readers (in every process, for a ring in a file).
+    /// Async-signal-safe (atomics, and `fcntl` for a ring file).
+    pub(crate) fn readers_count(&self) -> u64 {
+        #[cfg(not(loom))]
+        if let Some(t) = self.region.tables() {
+            return crate::registry::file::count(t, |tag| self.alive(tag));
+        }
+        self.header().readers.load(Ordering::Relaxed)
     }
 
     /// The region header.

@@ -162,6 +162,8 @@ impl Patience {
 pub(crate) struct Claim {
     skip: Option<(u64, u64)>,
     rec: u64,
+    /// Payload bytes.
+    len: u64,
     /// `mask(key, rec)`, computed once for the pending and final markers.
     mask: u64,
     seq: u64,
@@ -257,14 +259,14 @@ impl Shared {
     /// Commits a record written by `begin`; returns its seq.
     #[inline]
     pub(crate) fn commit(&self, c: Claim) -> u64 {
-        self.set_kind(c.rec, c.mask, c.seq, Kind::Record);
+        self.finish(c.rec, c.mask, c.seq, Kind::Record, c.len);
         self.after_commit(c);
         c.seq
     }
 
     /// Gives up a record written by `begin`: readers count it as lost.
     pub(crate) fn abandon(&self, c: Claim) {
-        self.set_kind(c.rec, c.mask, c.seq, Kind::Dead);
+        self.finish(c.rec, c.mask, c.seq, Kind::Dead, c.len);
         self.after_commit(c);
     }
 
@@ -337,7 +339,7 @@ impl Shared {
         let new = Pair { pos: end, seq: cur.seq + 1 };
         // AcqRel: as in `claim`.
         h.claim.compare_exchange(cur, new, Ordering::AcqRel, Ordering::Relaxed).ok()?;
-        Some(Claim { skip: None, rec: start, mask: self.mask_at(start), seq: cur.seq, end })
+        Some(Claim { skip: None, rec: start, len, mask: self.mask_at(start), seq: cur.seq, end })
     }
 
     /// Every other case of a claim: retries, eviction, pinned bytes, Busy
@@ -349,6 +351,7 @@ impl Shared {
         let busy = crate::fault::take(crate::fault::Point::WriteBusy);
         #[cfg(not(feature = "fault-injection"))]
         let busy = false;
+        self.check_file()?;
         let claimed = if busy { Err(Error::Busy) } else { self.claim(len, nested) };
         if let Err(Error::Busy) = claimed {
             self.header().dropped.fetch_add(1, Ordering::Relaxed);
@@ -388,7 +391,7 @@ impl Shared {
                 match self.place(start, size, pins) {
                     Place::At(rec) => rec,
                     Place::Blocked => {
-                        if patience.again() {
+                        if self.reap_pins() || patience.again() {
                             cur = h.claim.load(Ordering::Acquire);
                             continue;
                         }
@@ -399,7 +402,7 @@ impl Shared {
             let end = g.advance(rec, size);
             if rec != start && g.dist(end, start) > g.cap {
                 // Pinned bytes and the record together exceed the capacity.
-                if patience.again() {
+                if self.reap_pins() || patience.again() {
                     cur = h.claim.load(Ordering::Acquire);
                     continue;
                 }
@@ -409,7 +412,7 @@ impl Shared {
             if end > g.advance(tail.pos, g.data - RESERVE) {
                 match self.evict(g.back(end, g.cap)) {
                     Ok(()) => {}
-                    Err(Error::Busy) if patience.again() => {}
+                    Err(Error::Busy) if self.reap_pins() || patience.again() => {}
                     Err(e) => return Err(e),
                 }
                 cur = h.claim.load(Ordering::Acquire);
@@ -421,7 +424,7 @@ impl Shared {
             match h.claim.compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     let skip = (rec != start).then(|| (start, g.dist(rec, start)));
-                    return Ok(Claim { skip, rec, mask: self.mask_at(rec), seq: cur.seq, end });
+                    return Ok(Claim { skip, rec, len, mask: self.mask_at(rec), seq: cur.seq, end });
                 }
                 Err(now) => {
                     cur = now;
@@ -500,7 +503,10 @@ impl Shared {
                         x = g.advance(x, f.size().unwrap_or(0));
                         s = f.next_seq(s);
                     }
-                    Frame::Pending { len } => {
+                    Frame::Pending { len, owner } => {
+                        if self.reap(x, s, len, owner) {
+                            continue; // its writer is gone: now dead, passed as such
+                        }
                         stalled = Some(Pin { seq: s, pos: x, ext: frame_size(len) });
                         break;
                     }

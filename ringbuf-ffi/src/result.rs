@@ -44,8 +44,12 @@ pub enum ring_result {
     /// 50 us first, and not at all in a signal handler that interrupted a
     /// write on the same thread.
     Busy = 11,
-    /// A system call failed; `errno` says why (`ring_dump_fd`). The number
-    /// 12 is kept for RING_RESULT_BAD_FILE (rings in files, to come).
+    /// `ring_open_file`: the file is not a ring file, has another format
+    /// version, is truncated or corrupt. The file was left untouched. Also
+    /// any call on a ring whose file was truncated while it was mapped.
+    BadFile = 12,
+    /// A system call failed; `errno` says why (`ring_open_file`,
+    /// `ring_dump_fd`).
     Io = 13,
 }
 
@@ -61,6 +65,7 @@ impl From<Error> for ring_result {
             Error::NoMemory => ring_result::NoMemory,
             Error::Forked => ring_result::Forked,
             Error::Busy => ring_result::Busy,
+            Error::BadFile(_) => ring_result::BadFile,
             Error::Io(errno) => {
                 set_errno(errno);
                 ring_result::Io

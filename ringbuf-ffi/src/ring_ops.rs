@@ -55,11 +55,65 @@ pub unsafe extern "C" fn ring_new(capacity: usize, out: *mut *mut ring) -> ring_
     })
 }
 
+/// Opens the ring that lives in the file at `path` (a NUL-terminated
+/// path), creating it if it does not exist: the flight recorder. Stores the
+/// handle in `*out` (NULL on failure).
+///
+/// A missing file is created with mode 0600 and `capacity` bytes, rounded
+/// as for `ring_new`; its size never changes afterwards (20 KiB of header
+/// and tables, then the capacity plus a slack of capacity / 16, at most
+/// 4 KiB). An existing ring file is opened as it is: `capacity` must be 0
+/// or its capacity. Any number of threads in any number of processes may
+/// have the file open and write and read with the same semantics as a ring
+/// in memory. The ring outlives handles and processes: `ring_free` does not
+/// close it, a crash leaves every committed record in the file, and opening
+/// a closed ring opens it again for writing, seqs going on.
+///
+/// Returns RING_RESULT_OK, RING_RESULT_NULL_PARAMETER (`path` or `out`
+/// NULL), RING_RESULT_INVALID_ARGUMENT (capacity out of range or different
+/// from the existing ring's), RING_RESULT_BAD_FILE (not a ring file,
+/// another format version, truncated or corrupt: the file is untouched),
+/// RING_RESULT_IO with `errno` set (no permission, a missing directory, a
+/// missing file with capacity 0), RING_RESULT_BUSY (255 handles have the
+/// file open) or RING_RESULT_NO_MEMORY (it cannot be mapped).
+///
+/// # Safety
+///
+/// `path` must be NULL or a NUL-terminated string; `out` NULL or writable
+/// storage for a `ring *`.
+#[no_mangle]
+pub unsafe extern "C" fn ring_open_file(
+    path: *const std::ffi::c_char,
+    capacity: usize,
+    out: *mut *mut ring,
+) -> ring_result {
+    ffi_boundary!(ring_result::Panic, {
+        // SAFETY: the caller passes NULL or a writable `ring *`.
+        let mut out = try_ref!(unsafe { Out::new(out) });
+        out.set(std::ptr::null_mut());
+        if path.is_null() {
+            return ring_result::NullParameter;
+        }
+        // SAFETY: a non-NULL `path` is NUL-terminated, by the caller.
+        let path = unsafe { std::ffi::CStr::from_ptr(path) };
+        let path = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path.to_bytes());
+        match Ring::open_file(path, capacity) {
+            Ok(r) => {
+                out.set(Box::into_raw(Box::new(r)).cast());
+                ring_result::Ok
+            }
+            Err(e) => e.into(),
+        }
+    })
+}
+
 /// Releases this handle. NULL is a no-op.
 ///
-/// Readers made from the ring stay valid and keep its memory alive; since
-/// nobody can write any more, the ring is closed: its readers read what it
-/// holds, then get RING_RESULT_CLOSED.
+/// Readers made from the ring stay valid and keep its memory alive. A ring
+/// in memory is closed when its last handle goes (nobody can write any
+/// more): its readers read what it holds, then get RING_RESULT_CLOSED. A
+/// ring in a file (`ring_open_file`) stays open: other handles and
+/// processes may still write; only `ring_close` closes it.
 ///
 /// # Safety
 ///
