@@ -276,10 +276,10 @@ impl Shared {
 }
 
 /// A frame group a dead writer left unfinished: record `seq` at `x`,
-/// `Pending` with its length, or claimed without a header over `ext` bytes.
+/// `Pending`, or claimed without a header over `ext` bytes.
 #[derive(Clone, Copy, Debug)]
 enum Repair {
-    Pending { x: u64, seq: u64, len: u64 },
+    Pending { x: u64, seq: u64 },
     Unwritten { x: u64, seq: u64, ext: u64 },
 }
 
@@ -306,8 +306,8 @@ impl Repairs {
         while x < end {
             let f = sh.frame(x, s);
             let size = match f {
-                Frame::Pending { len, .. } => {
-                    fixes.push(Repair::Pending { x, seq: s, len });
+                Frame::Pending { .. } => {
+                    fixes.push(Repair::Pending { x, seq: s });
                     f.size()
                 }
                 Frame::Unwritten => {
@@ -338,8 +338,8 @@ impl Repairs {
         let h = sh.header();
         for fix in &self.0 {
             match *fix {
-                Repair::Pending { x, seq, len } => {
-                    sh.kill_pending(x, seq, len);
+                Repair::Pending { x, seq } => {
+                    sh.kill_pending(x, seq);
                 }
                 Repair::Unwritten { x, seq, ext } => {
                     let body = ext - HEADER_LEN;

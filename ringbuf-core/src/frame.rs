@@ -38,7 +38,9 @@
 //! In a ring in a file, a *pending* frame's `w1` holds the writer's session
 //! tag (`session`) in those 24 bits instead: whoever finds the record stalled
 //! can ask whether its writer's process is still there (`reap`). The
-//! writer stores the checked `w1` again just before it commits.
+//! writer stores the checked `w1` again just before it commits. A frame
+//! marked dead by someone else than its writer keeps that `w1`: in a ring
+//! file, the length of pending and dead frames is read without the check.
 //! Writers store `w1` first and `w0` last, with Release; a reader that sees
 //! the marker (Acquire) sees the length and payload written before it.
 //!
@@ -212,10 +214,14 @@ impl Shared {
             return Frame::Unwritten;
         }
         let w1 = self.region.word(self.next_word(off)).load(Ordering::Relaxed);
-        if kind == Kind::Pending && self.is_file() {
+        if self.is_file() && matches!(kind, Kind::Pending | Kind::Dead) {
+            // The session's bits instead of the check (module doc).
             let len = w1 & LEN_MASK;
-            let owner = (w1 >> LEN_BITS) as u32;
-            return if len <= self.max_record { Frame::Pending { len, owner } } else { Frame::Unwritten };
+            return match kind {
+                _ if len > self.max_record => Frame::Unwritten,
+                Kind::Pending => Frame::Pending { len, owner: (w1 >> LEN_BITS) as u32 },
+                _ => Frame::Dead { len },
+            };
         }
         let Some(len) = len_of(seq, w1) else { return Frame::Unwritten };
         match kind {
@@ -268,25 +274,19 @@ impl Shared {
         self.set_kind(x, mask, seq, kind);
     }
 
-    /// Turns the pending frame at `x` (record `seq`, `len` bytes) into a
+    /// Turns the pending frame at `x` (record `seq`) of a ring file into a
     /// dead one, unless it changed meanwhile: true if this call did. For
-    /// frames whose writer is known to be gone (`reap`).
-    pub(crate) fn kill_pending(&self, x: u64, seq: u64, len: u64) -> bool {
-        let off = self.geo.off(x);
+    /// frames whose writer is known to be gone (`reap`). Only the marker
+    /// changes, with one compare-and-swap: when it fails, the bytes may be
+    /// someone else's already, so nothing else may be stored there; the
+    /// dead frame keeps the pending `w1`, whose length a ring file reads
+    /// unchecked (module doc).
+    pub(crate) fn kill_pending(&self, x: u64, seq: u64) -> bool {
+        debug_assert!(self.is_file());
         let m = mask(self.key, x);
-        let w0 = self.region.word(off);
-        if w0.load(Ordering::Acquire) != marker_masked(m, seq, Kind::Pending) {
-            return false;
-        }
-        self.region.word(self.next_word(off)).store(word1(seq, len), Ordering::Relaxed);
-        // AcqRel: as the Release store of a commit; two reapers race here.
-        w0.compare_exchange(
-            marker_masked(m, seq, Kind::Pending),
-            marker_masked(m, seq, Kind::Dead),
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        )
-        .is_ok()
+        let (pending, dead) = (marker_masked(m, seq, Kind::Pending), marker_masked(m, seq, Kind::Dead));
+        // AcqRel: as the Release store of a commit; reapers race here.
+        self.region.word(self.geo.off(x)).compare_exchange(pending, dead, Ordering::AcqRel, Ordering::Relaxed).is_ok()
     }
 
     /// Changes the kind of the frame at `x` (pending to record or dead).

@@ -20,7 +20,6 @@ pub(crate) enum Scope {
     /// In this process's memory only.
     Private,
     /// In memory shared between processes (a mapped file).
-    #[allow(dead_code)]
     Shared,
 }
 

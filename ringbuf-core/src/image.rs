@@ -169,9 +169,10 @@ pub fn parse(bytes: &[u8]) -> Result<Dump, ImageError> {
             break;
         };
         let w1 = word(g.advance(x, 8));
-        // A pending frame of a ring file carries its writer's session in
-        // place of the check (`frame`): only its length is read.
-        let len = if file && kind == Kind::Pending { Some(w1 & ((1 << 40) - 1)) } else { len_of(seq, w1) };
+        // A pending or dead frame of a ring file may carry its writer's
+        // session in place of the check (`frame`): only its length is read.
+        let unchecked = file && matches!(kind, Kind::Pending | Kind::Dead);
+        let len = if unchecked { Some(w1 & ((1 << 40) - 1)) } else { len_of(seq, w1) };
         let Some(len) = len.filter(|_| seq == s && seq < next_seq) else {
             damaged = true;
             break;

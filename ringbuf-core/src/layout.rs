@@ -238,3 +238,26 @@ pub(crate) mod offsets {
     pub(crate) const CLAIM: usize = offset_of!(Header, claim);
     pub(crate) const TAIL: usize = offset_of!(Header, tail);
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::mem::{offset_of, size_of};
+
+    /// The offsets docs/FORMAT.md gives to other tools.
+    #[test]
+    fn offsets_are_the_documented_ones() {
+        assert_eq!(offsets::FLAGS, 48);
+        assert_eq!((offsets::CLAIM, offsets::TAIL), (64, 128));
+        assert_eq!(offset_of!(Header, wake), 192);
+        assert_eq!(offset_of!(Header, dropped), 256);
+        assert_eq!(offset_of!(Header, reader_ids), 280);
+        assert_eq!(offset_of!(Header, recoveries), 288);
+        assert_eq!(offset_of!(Header, reaped), 296);
+        assert_eq!(offset_of!(Header, pins), 320);
+        assert_eq!(HEADER_SIZE + offset_of!(Tables, sessions), 2048);
+        assert_eq!(HEADER_SIZE + offset_of!(Tables, readers), 4096);
+        assert_eq!((size_of::<SessionSlot>(), size_of::<ReaderSlot>()), (8, 64));
+        assert_eq!(FILE_HEADER_SIZE, 20480);
+    }
+}

@@ -255,7 +255,7 @@ impl Reader {
             }
         };
         match f {
-            Frame::Pending { len, owner } if waited >= RECHECK => self.shared.reap(self.pos, self.next, len, owner),
+            Frame::Pending { owner, .. } if waited >= RECHECK => self.shared.reap(self.pos, self.next, owner),
             Frame::Unwritten if waited >= STALL_UNWRITTEN => {
                 let Some(ext) = self.shared.unwritten_extent(self.pos, self.next) else { return false };
                 if !self.shared.valid(self.pos) {

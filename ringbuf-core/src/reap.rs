@@ -36,15 +36,15 @@ use crate::shared::Shared;
 use crate::sync::{fence, Ordering};
 
 impl Shared {
-    /// The pending record `seq` (`len` bytes) at `x`, written by session
+    /// The pending record `seq` at `x`, written by session
     /// `owner`: if that session is gone, marks it dead, releases its pins
     /// and wakes sleepers. True when the frame is no longer pending (this
     /// call or another reaped it, or it was finished meanwhile).
-    pub(crate) fn reap(&self, x: u64, seq: u64, len: u64, owner: Tag) -> bool {
+    pub(crate) fn reap(&self, x: u64, seq: u64, owner: Tag) -> bool {
         if !self.is_file() || self.alive(owner) {
             return false;
         }
-        if self.kill_pending(x, seq, len) {
+        if self.kill_pending(x, seq) {
             let h = self.header();
             h.reaped.fetch_add(1, Ordering::Relaxed);
             // SeqCst: as after a commit (`write::after_commit`): pins made
@@ -73,8 +73,8 @@ impl Shared {
             while x < end {
                 match self.frame(x, p.seq) {
                     Frame::Skip { size } => x = self.geo.advance(x, size),
-                    Frame::Pending { len, owner } => {
-                        any |= self.reap(x, p.seq, len, owner);
+                    Frame::Pending { owner, .. } => {
+                        any |= self.reap(x, p.seq, owner);
                         break;
                     }
                     _ => break,

@@ -21,6 +21,10 @@
 //! call, not 64 thread wake-ups; the readers pay for each other.
 //! No lock is involved anywhere, so a signal handler that interrupted a
 //! sleeper, or a reader holding anything, cannot block a writer's wake-up.
+//!
+//! A ring in a file wakes all sleepers with its one call instead (a shared
+//! futex, `FUTEX_WAKE` of all): the one sleeper woken may belong to a
+//! process killed before it could pass the wake-up on.
 
 #[cfg(not(loom))]
 use crate::futex;
@@ -47,7 +51,10 @@ impl Shared {
         h.wake.fetch_add(1, Ordering::Release);
         h.wakeups.fetch_add(1, Ordering::Relaxed);
         #[cfg(not(loom))]
-        futex::wake_one(&h.wake, self.scope);
+        match self.scope {
+            futex::Scope::Private => futex::wake_one(&h.wake, self.scope),
+            futex::Scope::Shared => futex::wake_all(&h.wake, self.scope),
+        }
         #[cfg(loom)]
         self.region.waiters.wake_one();
     }

@@ -504,7 +504,7 @@ impl Shared {
                         s = f.next_seq(s);
                     }
                     Frame::Pending { len, owner } => {
-                        if self.reap(x, s, len, owner) {
+                        if self.reap(x, s, owner) {
                             continue; // its writer is gone: now dead, passed as such
                         }
                         stalled = Some(Pin { seq: s, pos: x, ext: frame_size(len) });

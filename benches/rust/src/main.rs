@@ -2,9 +2,11 @@
 //! baseline measured in the same run (the machines are shared and noisy);
 //! every value is a median over repeated runs. Run through `scripts/bench`.
 //!
-//!     ringlog-bench [--quick] [--json FILE]
+//!     ringlog-bench [--quick] [--json FILE] [--only GROUP]
 //!     ringlog-bench --instructions write|fill|read N    (for callgrind)
+//!     ringlog-bench --file-reader PATH drain|latency    (the file rows' child)
 
+mod file;
 mod many;
 mod measure;
 mod peers;
@@ -404,6 +406,10 @@ fn main() {
         instructions(&args[i + 1], args[i + 2].parse().unwrap());
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--file-reader") {
+        file::child(&args[i + 1], &args[i + 2]);
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let plan = if quick { Plan::quick() } else { Plan::full() };
     let json = args.iter().position(|a| a == "--json").map(|i| args[i + 1].clone());
@@ -522,10 +528,15 @@ fn main() {
             push(row);
         }
     }
+    let (p50, p99) = wake_latency(if quick { 300 } else { 2000 });
+    if on("file ring") {
+        for row in file::rows(plan, quick, (p50, p99)) {
+            push(row);
+        }
+    }
     if only.is_some() {
         return;
     }
-    let (p50, p99) = wake_latency(if quick { 300 } else { 2000 });
     for (name, v, target) in [("wake-up latency p50", p50, Some(50.0)), ("wake-up latency p99", p99, None)] {
         push(Row {
             group: "latency",

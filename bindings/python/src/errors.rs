@@ -1,4 +1,7 @@
 //! The exception classes, and the mapping from `ringbuf_core::Error`.
+//! A system call's failure (`Error::Io`) is Python's own `OSError` with the
+//! errno (and the file's name, when opening a ring file), so that
+//! `FileNotFoundError`, `PermissionError`, ... come out as usual.
 //!
 //! Some classes have two bases (`TooLarge` is a `RingError` and a
 //! `ValueError`), which PyO3's `create_exception!` cannot express, so they
@@ -17,6 +20,7 @@ static NO_MEMORY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static FORKED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static INTERNAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static BUSY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static BAD_FILE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn make<'py>(py: Python<'py>, name: &str, bases: &[Bound<'py, PyAny>], doc: &str) -> PyResult<Py<PyType>> {
     let namespace = PyDict::new(py);
@@ -81,6 +85,17 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
             )?,
         ),
         (
+            "BadFile",
+            &BAD_FILE,
+            make(
+                py,
+                "BadFile",
+                &[b(), builtin("ValueError")?],
+                "The file is not a usable ring file: not a ring, another format version, truncated or \
+                 corrupt. The file was left untouched.",
+            )?,
+        ),
+        (
             "InternalError",
             &INTERNAL,
             make(
@@ -124,7 +139,38 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
         Error::NoMemory => new_err(py, &NO_MEMORY, e.to_string()),
         Error::Forked => new_err(py, &FORKED, e.to_string()),
         Error::Busy => new_err(py, &BUSY, e.to_string()),
+        Error::BadFile(_) => new_err(py, &BAD_FILE, e.to_string()),
+        Error::Io(errno) => os_error(errno, None),
         other => new_err(py, &RING_ERROR, other.to_string()),
+    }
+}
+
+/// The Python exception for a core error met opening the file `filename`
+/// (the path as the caller gave it, after `os.fspath`): as [`to_py`], with
+/// the file named in BadFile's message and in OSError's `filename`.
+pub(crate) fn to_py_file(py: Python<'_>, e: Error, filename: &Bound<'_, PyAny>) -> PyErr {
+    match e {
+        Error::Io(errno) => os_error(errno, Some(filename)),
+        Error::BadFile(_) => {
+            let shown = filename.repr().map(|r| r.to_string()).unwrap_or_default();
+            new_err(py, &BAD_FILE, format!("{e}: {shown}"))
+        }
+        other => to_py(py, other),
+    }
+}
+
+/// `OSError(errno, strerror[, filename])`: Python picks the subclass
+/// (FileNotFoundError, PermissionError, ...) from the errno.
+pub(crate) fn os_error(errno: i32, filename: Option<&Bound<'_, PyAny>>) -> PyErr {
+    let strerror = std::io::Error::from_raw_os_error(errno).to_string();
+    // "No such file or directory (os error 2)" -> "No such file or directory"
+    let strerror = match strerror.rfind(" (os error ") {
+        Some(i) => strerror[..i].to_owned(),
+        None => strerror,
+    };
+    match filename {
+        Some(f) => pyo3::exceptions::PyOSError::new_err((errno, strerror, f.clone().unbind())),
+        None => pyo3::exceptions::PyOSError::new_err((errno, strerror)),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 use ringbuf_core::{Ring, Start, MAX_CAPACITY, MIN_CAPACITY};
 
 use crate::errors;
@@ -12,10 +12,13 @@ use crate::wait::{self, Slice};
 /// Writes at least this long copy with the GIL released.
 const DETACH_AT: usize = 64 * 1024;
 
-/// A fixed in-memory ring of log records.
+/// A fixed ring of log records, in memory or in a file.
 ///
-/// Ring(capacity) makes a ring of `capacity` bytes (1 KiB to 1 TiB, rounded
-/// up to a power of two; each record also costs 16 to 23 bytes of framing).
+/// Ring(capacity) makes a ring of `capacity` bytes in memory (1 KiB to
+/// 1 TiB, rounded up to a power of two; each record also costs 16 to 23
+/// bytes of framing). Ring.open(path, capacity) opens (or creates) a ring
+/// that lives in a file, shared by every process that opens it and kept
+/// after any of them crashes: the flight recorder.
 /// Any number of threads may write; any number of readers (`reader()`) read,
 /// each at its own pace. A write never waits for a reader (a reader that
 /// falls behind is lapped and told how many records it lost, `Record.lost`)
@@ -28,6 +31,14 @@ pub(crate) struct PyRing {
 }
 
 impl PyRing {
+    fn dump_to_fd(&self, py: Python<'_>, fd: i32) -> PyResult<()> {
+        match py.detach(|| errors::guard("dump", || self.ring.dump_fd(fd))) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(errors::to_py(py, e)),
+            Err(what) => Err(errors::internal(py, what)),
+        }
+    }
+
     fn write_bytes(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<u64> {
         let write = || errors::guard("write", || self.ring.write(bytes));
         let result =
@@ -39,19 +50,36 @@ impl PyRing {
     }
 }
 
+/// An int capacity argument (TypeError for bool and other types).
+fn capacity_arg(capacity: &Bound<'_, PyAny>) -> PyResult<i128> {
+    if capacity.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(pyo3::exceptions::PyTypeError::new_err("capacity must be an int, not bool"));
+    }
+    capacity.extract().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "capacity must be an int, not {}",
+            capacity.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
+    })
+}
+
+/// `file.fileno()` when `file` has one that works; None for objects
+/// without one, or whose fileno() raises io.UnsupportedOperation
+/// (io.BytesIO).
+fn fileno_of(py: Python<'_>, file: &Bound<'_, PyAny>) -> PyResult<Option<i32>> {
+    let Ok(fileno) = file.getattr("fileno") else { return Ok(None) };
+    match fileno.call0() {
+        Ok(fd) => Ok(Some(fd.extract()?)),
+        Err(e) if e.is_instance(py, &py.import("io")?.getattr("UnsupportedOperation")?) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 #[pymethods]
 impl PyRing {
     #[new]
     fn new(py: Python<'_>, capacity: &Bound<'_, PyAny>) -> PyResult<Self> {
-        if capacity.is_instance_of::<pyo3::types::PyBool>() {
-            return Err(pyo3::exceptions::PyTypeError::new_err("capacity must be an int, not bool"));
-        }
-        let requested: i128 = capacity.extract().map_err(|_| {
-            pyo3::exceptions::PyTypeError::new_err(format!(
-                "capacity must be an int, not {}",
-                capacity.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-            ))
-        })?;
+        let requested = capacity_arg(capacity)?;
         if requested < MIN_CAPACITY as i128 || requested > MAX_CAPACITY as i128 {
             return Err(errors::invalid(
                 py,
@@ -60,6 +88,71 @@ impl PyRing {
         }
         let ring = py.detach(|| Ring::new(requested as usize)).map_err(|e| errors::to_py(py, e))?;
         Ok(PyRing { ring })
+    }
+
+    /// Ring.open(path, capacity=None) -> Ring
+    ///
+    /// Opens the ring that lives in the file at `path` (str, bytes or
+    /// os.PathLike): the flight recorder. With a `capacity`, a missing file
+    /// is created (mode 0600, the capacity rounded up to a power of two as
+    /// for Ring(capacity)); an existing ring is opened as it is, and must
+    /// have that capacity. With capacity=None (or 0) the file must exist
+    /// already, with any capacity.
+    ///
+    /// Every process that opens the same file shares the ring, with the
+    /// same semantics as a ring in memory: one order of seqs, readers woken
+    /// by writes in any process, flush waiting for readers in every
+    /// process, close() seen by all. The ring outlives its handles and its
+    /// processes: whatever was written is in the file, whole, even when the
+    /// writer is killed; reopening it (also after close()) goes on with the
+    /// next seq. close() (and leaving a `with` block) closes it for every
+    /// process; dropping the Ring does not.
+    ///
+    /// Raises BadFile (also a ValueError) when the file is not a ring file,
+    /// of another format version, truncated or corrupt (the file is left
+    /// untouched); OSError with the errno and the file name when a system
+    /// call fails (FileNotFoundError for a missing file with capacity=None
+    /// or a missing directory, PermissionError, ...); InvalidArgument (also
+    /// a ValueError) for a capacity out of range or different from the
+    /// existing ring's; Busy when 255 handles have the file open.
+    /// Runs with the GIL released.
+    #[classmethod]
+    #[pyo3(signature = (path, capacity = None))]
+    fn open(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        capacity: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let os = py.import("os")?;
+        let filename = os.call_method1("fspath", (path,))?; // TypeError for other types
+        let raw = os.call_method1("fsencode", (&filename,))?;
+        let raw = raw.cast::<PyBytes>()?.as_bytes();
+        let path_buf = std::path::PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(raw));
+        let capacity = match capacity {
+            None => 0,
+            Some(c) => match capacity_arg(c)? {
+                0 => 0,
+                n if n < MIN_CAPACITY as i128 || n > MAX_CAPACITY as i128 => {
+                    return Err(errors::invalid(
+                        py,
+                        format!("capacity must be None, 0 or between {MIN_CAPACITY} and {MAX_CAPACITY} bytes, got {n}"),
+                    ))
+                }
+                n => n as usize,
+            },
+        };
+        match py.detach(|| errors::guard("open", || Ring::open_file(&path_buf, capacity))) {
+            Ok(Ok(ring)) => Ok(PyRing { ring }),
+            Ok(Err(e)) => Err(errors::to_py_file(py, e, &filename)),
+            Err(what) => Err(errors::internal(py, what)),
+        }
+    }
+
+    /// True for a ring that lives in a file (made by Ring.open).
+    #[getter]
+    fn is_file(&self) -> bool {
+        self.ring.is_file()
     }
 
     /// The ring's size in bytes, framing included.
@@ -95,8 +188,13 @@ impl PyRing {
     /// stats() -> dict
     ///
     /// The ring's counters: written (the next seq), oldest_seq, bytes_used
-    /// (framing included), dropped (writes refused with Busy), readers,
-    /// capacity, max_record, closed.
+    /// (framing included), dropped (writes refused with Busy), readers
+    /// (in every process, for a ring in a file), capacity, max_record,
+    /// closed, wakeups (writes or closes that woke sleeping readers or
+    /// flushes), reaped (a ring in a file: records whose writer's process
+    /// died in the middle of them, turned into lost records) and
+    /// recoveries (a ring in a file: times an opener found no other process
+    /// with the file open and repaired what dead processes left).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         let s = self.ring.stats();
         let d = pyo3::types::PyDict::new(py);
@@ -108,6 +206,9 @@ impl PyRing {
         d.set_item("capacity", s.capacity)?;
         d.set_item("max_record", s.max_record)?;
         d.set_item("closed", s.closed)?;
+        d.set_item("wakeups", s.wakeups)?;
+        d.set_item("reaped", s.reaped)?;
+        d.set_item("recoveries", s.recoveries)?;
         Ok(d)
     }
 
@@ -218,6 +319,55 @@ impl PyRing {
         }
     }
 
+    /// dump(file, /)
+    ///
+    /// Writes the snapshot (every retained record's bytes, oldest first,
+    /// back to back, as snapshot() returns them) to `file`: a file
+    /// descriptor (int), or a binary file object. An object with a working
+    /// fileno() is flushed first (if it has flush()), then the bytes go
+    /// straight to its descriptor without a copy in memory, with the GIL
+    /// released; an object without one (io.BytesIO, a socket wrapper...)
+    /// gets file.write(snapshot()).
+    ///
+    /// Raises OSError with the errno when writing fails (for example
+    /// EBADF for a closed descriptor), and whatever the file object's own
+    /// methods raise.
+    #[pyo3(signature = (file, /))]
+    fn dump(&self, py: Python<'_>, file: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Ok(fd) = file.cast::<PyInt>() {
+            if file.is_instance_of::<pyo3::types::PyBool>() {
+                return Err(pyo3::exceptions::PyTypeError::new_err("dump() takes a file descriptor (int), not bool"));
+            }
+            let fd: i32 =
+                fd.extract().map_err(|_| pyo3::exceptions::PyValueError::new_err("file descriptor out of range"))?;
+            return self.dump_to_fd(py, fd);
+        }
+        if let Some(fd) = fileno_of(py, file)? {
+            if file.hasattr("flush")? {
+                file.call_method0("flush")?;
+            }
+            return self.dump_to_fd(py, fd);
+        }
+        let snap = self.snapshot(py)?;
+        let len = snap.as_bytes().len();
+        let mut written = 0;
+        // Objects that may write less than asked (raw, non-blocking) say so
+        // by returning a count: write the rest.
+        while written < len {
+            let rest = if written == 0 {
+                snap.clone().into_any()
+            } else {
+                PyBytes::new(py, &snap.as_bytes()[written..]).into_any()
+            };
+            let n = file.call_method1("write", (rest,))?;
+            match n.extract::<usize>() {
+                Ok(n) if n > 0 => written += n,
+                _ => break, // None (or 0): the object took it all, or cannot say
+            }
+        }
+        Ok(())
+    }
+
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
@@ -231,7 +381,8 @@ impl PyRing {
 
     fn __repr__(&self) -> String {
         format!(
-            "<ringlog.Ring capacity={} max_record={} written={}{}>",
+            "<ringlog.Ring {}capacity={} max_record={} written={}{}>",
+            if self.ring.is_file() { "in a file " } else { "" },
             self.ring.capacity(),
             self.ring.max_record(),
             self.ring.stats().written,
