@@ -20,6 +20,7 @@ pub(crate) enum Scope {
     /// In this process's memory only.
     Private,
     /// In memory shared between processes (a mapped file).
+    #[cfg_attr(loom, allow(dead_code))]
     Shared,
 }
 

@@ -88,6 +88,7 @@ pub(crate) struct HeaderInfo {
 
 impl HeaderInfo {
     /// Bytes of the whole region.
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn region_len(&self) -> u64 {
         self.header_size as u64 + self.data
     }

@@ -1,6 +1,6 @@
 //! ringlog's core: the most recent N bytes of a program's logs in a fixed
-//! in-memory ring, written by many threads and streamed by many independent
-//! readers.
+//! ring, in memory or in a file (the flight recorder), written by many
+//! threads (and processes) and streamed by many independent readers.
 //!
 //! # What you can rely on
 //!
@@ -37,9 +37,14 @@
 //!   copies what the ring holds. Dropping the last [`Ring`] closes it.
 //! * **Fork.** In the child of a `fork`, every operation on a ring or
 //!   reader made before it returns [`Error::Forked`] at once.
-//! * **One region.** The state lives in one pointer-free memory region (a
-//!   header and the data), so that it can be placed in a file;
-//!   [`image::parse`] reads such a region back.
+//! * **One region, in memory or in a file.** The state lives in one
+//!   pointer-free region (a header and the data). [`Ring::open_file`] maps
+//!   it from a file shared by any number of processes, with the same
+//!   semantics; whatever was committed survives the crash of any of them,
+//!   and a writer killed in the middle of a record loses only that record
+//!   (readers pass it as lost within 10 ms of its process being gone).
+//!   A file that is not a ring is refused ([`Error::BadFile`]), untouched.
+//!   [`image::parse`] reads a region from plain bytes (docs/FORMAT.md).
 //!
 //! # Example
 //!
@@ -81,7 +86,8 @@
 //! # Platforms
 //!
 //! Linux on x86-64 is what is built and tested (AArch64 should work, with
-//! `casp`, but no test runs there yet). A ring needs a lock-free 16-byte
+//! `casp`, but no test runs there yet). Rings in files need Linux 3.15 or
+//! later (open-file-description locks tell which processes are alive). A ring needs a lock-free 16-byte
 //! compare-and-swap; without one, [`Ring::new`] refuses. Readers sleep on a futex on Linux; elsewhere they
 //! re-check every millisecond instead.
 

@@ -117,6 +117,7 @@ pub struct Reader {
     dead_pending: u64,
     /// Where this reader last went to sleep at an unready frame (position,
     /// seq) and since when (a ring file's dead writers, `unstall`).
+    #[cfg_attr(loom, allow(dead_code))]
     stall: Option<(u64, u64, std::time::Instant)>,
 }
 

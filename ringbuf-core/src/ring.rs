@@ -111,8 +111,8 @@ impl Ring {
     /// was committed stays in the file when the process crashes. A closed
     /// ring is opened again for writing (the program's next run goes on
     /// with the next seq). A writer killed in the middle of a record loses
-    /// that record only: readers pass it, counted as lost, within
-    /// [`RECHECK`](crate::reader) of its process being gone (10 ms), or
+    /// that record only: readers pass it, counted as lost, within 10 ms of
+    /// its process being gone, or
     /// [`STALL_UNWRITTEN`](crate::STALL_UNWRITTEN) if it died before writing
     /// the record's header.
     ///

@@ -9,7 +9,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{make_record, scaled, watchdog, Checker, FIXED};
+use common::{check_record, make_record, scaled, watchdog, Checker, FIXED};
 use ringbuf_core::{Error, Reader, Ring, Start};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -62,7 +62,12 @@ fn spawn_checker(mut rd: Reader, writers: usize, slow: bool) -> thread::JoinHand
 /// allowed only in rings smaller than 64 KiB (too small for their writers,
 /// the contract's one case), and counted in `dropped`.
 fn run(capacity: usize, writers: u32, per_writer: u64, max_len: usize, readers: usize, slow: usize) -> Vec<Checker> {
-    let ring = Ring::new(capacity).unwrap();
+    run_on(Ring::new(capacity).unwrap(), writers, per_writer, max_len, readers, slow)
+}
+
+/// `run` on a given (empty) ring.
+fn run_on(ring: Ring, writers: u32, per_writer: u64, max_len: usize, readers: usize, slow: usize) -> Vec<Checker> {
+    let capacity = ring.capacity();
     let checkers: Vec<_> =
         (0..readers).map(|i| spawn_checker(ring.reader(Start::Seq(0)).unwrap(), writers as usize, i < slow)).collect();
     let ws: Vec<_> = (0..writers).map(|w| spawn_writer(&ring, w, per_writer, max_len, 0)).collect();
@@ -103,6 +108,35 @@ fn two_eight_and_thirty_two_writers_every_record_checked() {
         let out = run(16 << 10, writers, per, 200, 2, 1);
         assert!(out.iter().all(|c| c.tally.read > 0));
     }
+}
+
+/// The same load on rings in files (one process, so that the thread
+/// checkers, TSan included, see the file path: shared futex, reader table,
+/// sessions): every record checked, a tiny ring that laps and pins, a large
+/// one that does not.
+#[test]
+fn rings_in_files_under_the_same_load() {
+    let _dog = watchdog("rings_in_files_under_the_same_load", Duration::from_secs(300));
+    let dir = std::env::temp_dir().join(format!("ringlog-concurrency-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, (cap, writers)) in [(1usize << 20, 8u32), (1024, 4), (16 << 10, 32)].into_iter().enumerate() {
+        let path = dir.join(format!("r{i}.ring"));
+        let ring = Ring::open_file(&path, cap).unwrap();
+        assert!(ring.is_file());
+        let out = run_on(ring, writers, scaled(48_000) / writers as u64, 200, 3, 1);
+        assert!(out.iter().all(|c| c.tally.read > 0));
+        // Reopened: the same ring, closed, everything retained readable.
+        let again = Ring::open_existing(&path).unwrap();
+        assert!(again.is_closed());
+        let mut rd = again.reader(Start::Oldest).unwrap();
+        let mut n = 0;
+        while let Some(rec) = rd.next() {
+            check_record(&rec.unwrap().data);
+            n += 1;
+        }
+        assert!(n > 0);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
