@@ -13,7 +13,16 @@ missed ("[ringlog: N records lost]").
 
 Options: --port (0 picks a free one), --lines N and --interval S (stop after
 N lines, S seconds apart), --ring-bytes, --logfile, --sndbuf (bound what a
-stalled client can have queued in the kernel).
+stalled client can have queued in the kernel), --file PATH (see below).
+
+With --file PATH the ring lives in that file (ringlog.Ring.open: created
+with --ring-bytes if missing, else opened as it is), so that any other
+process can read it while the application runs, and after it exits or
+crashes:
+
+    python examples/python/serve_logs.py --file /tmp/app.ring
+    python -c 'import ringlog
+    for r in ringlog.Ring.open("/tmp/app.ring").reader(): print(r.data.decode(), end="")'
 """
 
 from __future__ import annotations
@@ -87,9 +96,10 @@ def main() -> int:
     p.add_argument("--logfile", default="serve_logs.log")
     p.add_argument("--sndbuf", type=int, default=0, help="kernel send buffer per client, bytes (0: the default)")
     p.add_argument("--wait-clients", type=int, default=0, help="wait for this many clients before logging")
+    p.add_argument("--file", help="keep the ring in this file, readable by other processes (ringlog.Ring.open)")
     args = p.parse_args()
 
-    ring = ringlog.Ring(args.ring_bytes)
+    ring = open_ring(args.file, args.ring_bytes) if args.file else ringlog.Ring(args.ring_bytes)
     log = logging.getLogger("app")
     log.setLevel(logging.INFO)
     log.addHandler(ringlog.RingHandler(ring))
@@ -100,7 +110,8 @@ def main() -> int:
     server = serve(ring, args.port, args.sndbuf)
     print(f"serving on http://127.0.0.1:{server.server_address[1]}/logs", flush=True)
     if args.wait_clients:
-        # For tests: start logging once the clients' readers exist.
+        # For tests: start logging once the clients' readers exist (with
+        # --file: readers in any process count).
         while ring_readers(ring) < args.wait_clients:
             time.sleep(0.01)
     try:
@@ -113,11 +124,20 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     ring.flush(timeout=2.0)  # give the clients a moment to catch up
-    ring.close()  # every stream ends cleanly
+    ring.close()  # every stream ends cleanly (with --file: readers in other processes too)
     time.sleep(0.2)
     server.shutdown()
     print(f"logged {i} lines", flush=True)
     return 0
+
+
+def open_ring(path: str, capacity: int) -> ringlog.Ring:
+    """The ring in the file at `path`: the existing one, as it is (its
+    records kept, seqs going on), or a new one of `capacity` bytes."""
+    try:
+        return ringlog.Ring.open(path)
+    except FileNotFoundError:
+        return ringlog.Ring.open(path, capacity)
 
 
 def ring_readers(ring: ringlog.Ring) -> int:

@@ -16,6 +16,18 @@ writers (so small that others lap it during one copy) refuses a write, with
     rec = rd.next(timeout=1.0)             # Record(seq=0, lost=0, data=b'hello')
     ring.close()                           # readers drain, then reach the end
 
+`Ring.open(path, capacity)` maps a ring that lives in a file instead: the
+flight recorder. Every process that opens the file shares the ring (same
+seqs, readers woken across processes), and whatever was written is still
+there after the writer crashes or is killed:
+
+    ring = ringlog.Ring.open("/run/app/log.ring", 1 << 20)  # created if missing
+    ring = ringlog.Ring.open("/run/app/log.ring")           # another process: existing only
+    ring.dump(sys.stderr)                  # the retained records to a file or fd
+
+A file that is not a ring is refused with `BadFile` (also a `ValueError`),
+untouched; system errors are `OSError` (`FileNotFoundError`, ...).
+
 `RingHandler` puts `logging` records into a ring; `JsonFormatter` makes each
 one a JSON object. `async for rec in reader` reads without blocking an
 asyncio event loop.
@@ -32,6 +44,7 @@ ringlog is `InternalError`, never a crash.
 from ._ringlog import (
     MAX_CAPACITY,
     MIN_CAPACITY,
+    BadFile,
     Busy,
     Closed,
     Forked,
@@ -50,6 +63,7 @@ from .handler import JsonFormatter, RingHandler
 __all__ = [
     "MAX_CAPACITY",
     "MIN_CAPACITY",
+    "BadFile",
     "Busy",
     "Closed",
     "Forked",

@@ -1,11 +1,15 @@
 """Type stubs for the native module ringlog._ringlog (checked by mypy's stubtest)."""
 
+import os
 from types import TracebackType
 from typing import Final, final
+
+from _typeshed import HasFileno, SupportsWrite
 
 from .aio import AsyncRecords
 
 __all__ = [
+    "BadFile",
     "Busy",
     "Closed",
     "Forked",
@@ -34,6 +38,7 @@ class NoMemory(RingError, MemoryError): ...
 class Forked(RingError): ...
 class InternalError(RingError): ...
 class Busy(RingError): ...
+class BadFile(RingError, ValueError): ...
 
 @final
 class Record:
@@ -58,6 +63,16 @@ class Reader:
 @final
 class Ring:
     def __new__(cls, capacity: int) -> Ring: ...
+    @classmethod
+    def open(
+        cls,
+        path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+        capacity: int | None = None,
+        *,
+        reopen: bool = True,
+    ) -> Ring: ...
+    @property
+    def is_file(self) -> bool: ...
     @property
     def capacity(self) -> int: ...
     @property
@@ -74,6 +89,7 @@ class Ring:
     def close(self) -> None: ...
     def snapshot(self) -> bytes: ...
     def stats(self) -> dict[str, int | bool]: ...
+    def dump(self, file: int | HasFileno | SupportsWrite[bytes], /) -> None: ...
     def __enter__(self) -> Ring: ...
     def __exit__(
         self,

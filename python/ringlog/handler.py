@@ -15,11 +15,15 @@ import copy
 import datetime
 import json
 import logging
+import os
 from typing import Any
 
 from ._ringlog import Busy, Ring, TooLarge
 
-__all__ = ["JsonFormatter", "RingHandler"]
+__all__ = ["DEFAULT_CAPACITY", "JsonFormatter", "RingHandler"]
+
+#: The capacity of a ring RingHandler makes itself when given none: 1 MiB.
+DEFAULT_CAPACITY = 1 << 20
 
 # Attributes every LogRecord has; anything else on a record came from
 # `extra=` (or a filter) and is a field of its own.
@@ -65,7 +69,21 @@ def safe_message(record: logging.LogRecord) -> str:
 class RingHandler(logging.Handler):
     """A logging handler that writes each log record into a ring as one record.
 
-    ring: the ringlog.Ring to write to. level: the handler's level.
+    Where the records go, from plain values (so that
+    logging.config.dictConfig and fileConfig can build it):
+
+    - ring: a ringlog.Ring to write to (then no capacity or path);
+    - path: a ring file, opened with Ring.open(path, capacity), shared with
+      every other process that opens it and kept after a crash. Without a
+      capacity, an existing file is opened with whatever capacity it has,
+      and a missing one is created with DEFAULT_CAPACITY (1 MiB);
+    - neither: a new ring in memory of `capacity` bytes (DEFAULT_CAPACITY
+      if None).
+
+    The ring is in `self.ring`. level: the handler's level. Closing the
+    handler (logging.shutdown at exit does) leaves the ring open: other
+    handlers, processes or readers may still be using it; call
+    handler.ring.close() to end the readers' streams.
 
     Each record is formatted in full (with this handler's formatter; see
     JsonFormatter for one JSON object per record), followed by
@@ -84,9 +102,22 @@ class RingHandler(logging.Handler):
 
     terminator = "\n"
 
-    def __init__(self, ring: Ring, level: int | str = logging.NOTSET) -> None:
+    def __init__(
+        self,
+        ring: Ring | None = None,
+        capacity: int | None = None,
+        path: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
+        level: int | str = logging.NOTSET,
+    ) -> None:
         super().__init__(level)
-        self.ring = ring
+        if ring is not None:
+            if capacity is not None or path is not None:
+                raise ValueError("RingHandler takes a ring, or a capacity and/or a path, not both")
+            self.ring = ring
+        elif path is not None:
+            self.ring = _open_file(path, capacity)
+        else:
+            self.ring = Ring(DEFAULT_CAPACITY if capacity is None else capacity)
         #: Records this handler could not write because the ring was Busy.
         self.dropped = 0
 
@@ -148,6 +179,19 @@ class RingHandler(logging.Handler):
             tail = note.format(cut).encode()
             data = data[: limit - len(tail)] + tail
         self.ring.write(data)
+
+
+def _open_file(path: str | bytes | os.PathLike[str] | os.PathLike[bytes], capacity: int | None) -> Ring:
+    """Ring.open(path, capacity); without a capacity: the existing file as
+    it is, or a new one of DEFAULT_CAPACITY."""
+    if capacity is not None:
+        return Ring.open(path, capacity)
+    try:
+        return Ring.open(path)
+    except FileNotFoundError:
+        # The file is missing (or its directory is: then this raises again).
+        # Another process creating it meanwhile is fine: the core opens theirs.
+        return Ring.open(path, DEFAULT_CAPACITY)
 
 
 class JsonFormatter(logging.Formatter):

@@ -151,12 +151,15 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
 pub(crate) fn to_py_file(py: Python<'_>, e: Error, filename: &Bound<'_, PyAny>) -> PyErr {
     match e {
         Error::Io(errno) => os_error(errno, Some(filename)),
-        Error::BadFile(_) => {
-            let shown = filename.repr().map(|r| r.to_string()).unwrap_or_default();
-            new_err(py, &BAD_FILE, format!("{e}: {shown}"))
-        }
+        Error::BadFile(_) => new_err(py, &BAD_FILE, format!("{e}: {}", shown(filename))),
+        // The core's Busy message is about writes; opening, it means this.
+        Error::Busy => new_err(py, &BUSY, format!("255 handles have the ring file open already: {}", shown(filename))),
         other => to_py(py, other),
     }
+}
+
+fn shown(filename: &Bound<'_, PyAny>) -> String {
+    filename.repr().map(|r| r.to_string()).unwrap_or_default()
 }
 
 /// `OSError(errno, strerror[, filename])`: Python picks the subclass

@@ -31,12 +31,34 @@ pub(crate) struct PyRing {
 }
 
 impl PyRing {
+    /// dump() to a descriptor. A regular file gets `Ring::dump_fd` (no
+    /// copy, GIL released): its writes never wait for anyone. Anything
+    /// else (a pipe, a socket, a terminal) may block as long as its reader
+    /// wants, and `dump_fd` retries through EINTR, so Ctrl-C could not
+    /// stop it: those get the snapshot through `os.write`, which runs the
+    /// signal handlers when a signal interrupts it (PEP 475).
     fn dump_to_fd(&self, py: Python<'_>, fd: i32) -> PyResult<()> {
-        match py.detach(|| errors::guard("dump", || self.ring.dump_fd(fd))) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(errors::to_py(py, e)),
-            Err(what) => Err(errors::internal(py, what)),
+        let os = py.import("os")?;
+        let mode: u32 = os.call_method1("fstat", (fd,))?.getattr("st_mode")?.extract()?; // OSError (EBADF)
+        const S_IFMT: u32 = 0o170000;
+        const S_IFREG: u32 = 0o100000;
+        if mode & S_IFMT == S_IFREG {
+            return match py.detach(|| errors::guard("dump", || self.ring.dump_fd(fd))) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(errors::to_py(py, e)),
+                Err(what) => Err(errors::internal(py, what)),
+            };
         }
+        let snap = self.snapshot(py)?;
+        let bytes = snap.as_bytes();
+        let mut off = 0;
+        while off < bytes.len() {
+            py.check_signals()?; // a signal that came during a short write
+            let end = bytes.len().min(off + (1 << 16));
+            let n: usize = os.call_method1("write", (fd, PyBytes::new(py, &bytes[off..end])))?.extract()?;
+            off += n;
+        }
+        Ok(())
     }
 
     fn write_bytes(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<u64> {
@@ -90,7 +112,7 @@ impl PyRing {
         Ok(PyRing { ring })
     }
 
-    /// Ring.open(path, capacity=None) -> Ring
+    /// Ring.open(path, capacity=None, *, reopen=True) -> Ring
     ///
     /// Opens the ring that lives in the file at `path` (str, bytes or
     /// os.PathLike): the flight recorder. With a `capacity`, a missing file
@@ -106,7 +128,9 @@ impl PyRing {
     /// processes: whatever was written is in the file, whole, even when the
     /// writer is killed; reopening it (also after close()) goes on with the
     /// next seq. close() (and leaving a `with` block) closes it for every
-    /// process; dropping the Ring does not.
+    /// process; dropping the Ring does not. With reopen=False (for tools
+    /// that only read: dump, tail) a closed ring stays closed, so that its
+    /// readers reach the end, and a missing file is never created.
     ///
     /// Raises BadFile (also a ValueError) when the file is not a ring file,
     /// of another format version, truncated or corrupt (the file is left
@@ -117,12 +141,13 @@ impl PyRing {
     /// existing ring's; Busy when 255 handles have the file open.
     /// Runs with the GIL released.
     #[classmethod]
-    #[pyo3(signature = (path, capacity = None))]
+    #[pyo3(signature = (path, capacity = None, *, reopen = true))]
     fn open(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
         capacity: Option<&Bound<'_, PyAny>>,
+        reopen: bool,
     ) -> PyResult<Self> {
         let os = py.import("os")?;
         let filename = os.call_method1("fspath", (path,))?; // TypeError for other types
@@ -142,7 +167,17 @@ impl PyRing {
                 n => n as usize,
             },
         };
-        match py.detach(|| errors::guard("open", || Ring::open_file(&path_buf, capacity))) {
+        let open = || {
+            if reopen {
+                return Ring::open_file(&path_buf, capacity);
+            }
+            let ring = Ring::open_existing(&path_buf)?;
+            if capacity != 0 && capacity.next_power_of_two() != ring.capacity() {
+                return Err(ringbuf_core::Error::InvalidArgument("the ring file exists with another capacity"));
+            }
+            Ok(ring)
+        };
+        match py.detach(|| errors::guard("open", open)) {
             Ok(Ok(ring)) => Ok(PyRing { ring }),
             Ok(Err(e)) => Err(errors::to_py_file(py, e, &filename)),
             Err(what) => Err(errors::internal(py, what)),
@@ -325,9 +360,11 @@ impl PyRing {
     /// back to back, as snapshot() returns them) to `file`: a file
     /// descriptor (int), or a binary file object. An object with a working
     /// fileno() is flushed first (if it has flush()), then the bytes go
-    /// straight to its descriptor without a copy in memory, with the GIL
-    /// released; an object without one (io.BytesIO, a socket wrapper...)
-    /// gets file.write(snapshot()).
+    /// to its descriptor: to a regular file straight from the ring, with
+    /// the GIL released; to a pipe, socket or terminal through os.write,
+    /// so that Ctrl-C interrupts a dump its reader does not drain. An
+    /// object without a descriptor (io.BytesIO...) gets
+    /// file.write(snapshot()).
     ///
     /// Raises OSError with the errno when writing fails (for example
     /// EBADF for a closed descriptor), and whatever the file object's own
