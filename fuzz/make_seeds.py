@@ -2,8 +2,9 @@
 """Writes the hand-made seed inputs, corpus/<target>/seed-*, and the
 hand-made reproducers of findings, regressions/image/*.
 
-The scripts follow the input formats of src/c_abi.rs and src/image.rs (see
-README.md). Run again after changing a format: python3 fuzz/make_seeds.py
+The scripts follow the input formats of src/c_abi.rs, src/image.rs and
+src/open_file.rs (see README.md). Run again after changing a format:
+python3 fuzz/make_seeds.py
 """
 import os
 import struct
@@ -410,10 +411,13 @@ def d_pos(field, delta):
 SYN_KIND = {"record": 0, "pending": 9, "skip": 11, "dead": 13}
 
 
-def synthetic(cap_k, key, tail_off, frames, claim_kind=0, next_kind=0, tail_lap=None, claim_extra=b""):
+def synthetic(cap_k, key, tail_off, frames, claim_kind=0, next_kind=0, tail_lap=None, claim_extra=b"", file=False):
     """cap 64 << cap_k; frames: [(kind, n)] with valid seqs and checks: n
-    payload bytes, or for a skip frame a size of 16 + 8 n."""
-    out = bytes([1, cap_k]) + u64(key) + b"\x00" + u16(tail_off)
+    payload bytes, or for a skip frame a size of 16 + 8 n. file: a ring
+    file's layout (mode byte 5 for the image target; open_file's synthetic
+    mode reads the same bytes after its own mode byte 1), whose record,
+    pending and dead frames carry a session tag in w1."""
+    out = bytes([5 if file else 1, cap_k]) + u64(key) + b"\x00" + u16(tail_off)
     out += b"\x00" if tail_lap is None else b"\x01" + bytes([tail_lap])
     out += b"\x00" + bytes([len(frames)])
     for kind, n in frames:
@@ -423,6 +427,8 @@ def synthetic(cap_k, key, tail_off, frames, claim_kind=0, next_kind=0, tail_lap=
         out += bytes([SYN_KIND[kind], 3])  # seq: the expected one
         out += bytes([4, n]) if kind == "skip" else bytes([9, n])  # length
         out += b"\x00"  # w1: valid
+        if file and kind in ("record", "pending", "dead"):
+            out += b"\x01" + u16(0x0105)  # w1: len | session tag 0x0105 << 40
         out += b"" if kind == "skip" else bytes([0x61 + len(out) % 26] * min(n, 64))
     out += bytes([claim_kind]) + claim_extra + b"\x00" + bytes([next_kind]) + b"\x00"
     return out
@@ -488,6 +494,160 @@ for _name, _off, _xor in (
     IMAGE["seed-structured-field-" + _name] = structured(3, [w(40), w(2)], False, [d_field(_off, _xor)])
 
 
+# ring file layout: the same frames, with a session tag in w1
+IMAGE["seed-synthetic-file-frames"] = synthetic(
+    1, KEY, 40, [("record", 16), ("pending", 5), ("skip", 2), ("dead", 0), ("record", 31)], file=True
+)
+
+
+# ---- open_file -----------------------------------------------------------------
+# src/open_file.rs: byte 0 = kind of file (0 raw, 1 synthetic, 2 structured)
+# | 4 for open_existing; structured: capacity choice (1, 2, 4, 8 KiB), the
+# number of ops, the ops, the number of damage ops, the damages, a length
+# change.
+
+
+def o_structured(cap_choice, ops, damages=(), relen=b"\x00", existing=False):
+    assert len(ops) < 48 and len(damages) < 4
+    out = bytes([6 if existing else 2, cap_choice, len(ops)]) + b"".join(ops)
+    return out + bytes([len(damages)]) + b"".join(damages) + relen
+
+
+def o_lit(n, fill):
+    return bytes([fill] * min(n, 32))
+
+
+def o_w(n, fill=0x41):
+    """write of n < 64 bytes."""
+    return b"\x07" + bytes([n]) + o_lit(n, fill)
+
+
+def o_wmax(fill=0x4D):
+    """write of max_record bytes."""
+    return b"\x06\x00" + o_lit(32, fill)
+
+
+def o_begin(n, fill=0x70):
+    """begin_write (at most 3 held)."""
+    return b"\x00" + bytes([n]) + o_lit(n, fill)
+
+
+def o_finish(i=0, dead=False):
+    return b"\x01" + bytes([i, 1 if dead else 0])
+
+
+def o_wv(lens, fill=0x50):
+    out = b"\x02" + bytes([len(lens) - 1])
+    for n in lens:
+        out += bytes([n]) + o_lit(n, fill)
+    return out
+
+
+def o_reader():
+    return b"\x03"
+
+
+def o_read(i, n):
+    return b"\x04" + bytes([i, n])
+
+
+def o_close():
+    return b"\x05\x00"
+
+
+# damage ops (src/open_file.rs `damage`); frames are numbered along the walk
+def od_hdr(frame, byte, xor):
+    return b"\x00" + bytes([frame, byte, xor])
+
+
+def od_len(frame, delta, by8=True):
+    return b"\x01" + bytes([frame, delta & 0xFF, 0 if by8 else 1])
+
+
+def od_pos(field, delta):
+    """field 0: claim position (by 8s), 1: claim seq, 2: tail position, 3: tail seq."""
+    return b"\x02" + bytes([field, delta & 0xFF])
+
+
+def od_tail(frame, seq_plus_1=False):
+    return b"\x03" + bytes([frame, 1 if seq_plus_1 else 0])
+
+
+def od_field(off, xor):
+    return b"\x04\x00" + bytes([off, xor])
+
+
+def od_flags(xor):
+    return b"\x04\x01" + bytes([xor])
+
+
+def od_tables(off, v):
+    return b"\x05" + u16(off) + u64(v)
+
+
+def od_payload(frame, at, xor):
+    return b"\x06" + bytes([frame]) + u16(at) + bytes([xor])
+
+
+def od_zero_header(frame):
+    return b"\x07" + bytes([frame])
+
+
+def od_version(v):
+    return b"\x09" + u32(v)
+
+
+R_CUT1, R_CUT8, R_CUT_PAGE, R_HALF, R_GROW1, R_GROW_PAGE = b"\x09", b"\x0a", b"\x0b", b"\x0c", b"\x0e", b"\x0f"
+
+_TEN = [o_w(5 + 3 * i, 0x61 + i) for i in range(10)]
+_DEAD = [o_w(10), o_w(20), o_begin(40), o_w(30), o_w(12), o_finish(0, dead=True), o_w(7)]
+OPEN = {
+    # raw: an empty file, text, the magic and little else
+    "seed-raw-empty": b"\x00",
+    "seed-raw-text": b"\x00" + b"2026-11-29 12:00:00 INFO request served\n" * 3,
+    "seed-raw-magic": b"\x00" + MAGIC + u32(2) + u32(20480) + u64(1024),
+    # synthetic ring file images: records, a pending and a dead frame with
+    # session tags, a skip frame; wrapping; truncated by a byte
+    "seed-synthetic-frames": b"\x01"
+    + synthetic(1, KEY, 40, [("record", 16), ("pending", 5), ("skip", 2), ("dead", 0), ("record", 31)], file=True)[1:],
+    "seed-synthetic-wrap": b"\x01"
+    + synthetic(0, 7, 104, [("record", 12), ("record", 16), ("skip", 1), ("record", 3)], tail_lap=3, file=True)[1:],
+    # structured: a whole file (opens); open_existing of a closed one
+    "seed-structured-clean": o_structured(0, _TEN),
+    "seed-structured-closed-existing": o_structured(1, _TEN[:4] + [o_close()], existing=True),
+    # a file that wrapped many times; readers' progress in the tables
+    "seed-structured-wrap": o_structured(0, [o_w(60, 0x41 + i % 26) for i in range(40)] + [o_wmax()]),
+    "seed-structured-readers": o_structured(
+        2, _TEN[:3] + [o_reader(), o_read(0, 2), o_wv([3, 40, 9])] + _TEN[3:6] + [o_reader(), o_read(1, 7)]
+    ),
+    # a dead record in the middle; its length moved by 8 (the walk would
+    # swallow the next record: refused)
+    "seed-structured-dead": o_structured(0, _DEAD),
+    "seed-structured-dead-length": o_structured(0, _DEAD, [od_len(2, 1)]),
+    "seed-structured-dead-length-short": o_structured(0, _DEAD, [od_len(2, -1)]),
+    # a w1 damaged (provably: refused); a w0 damaged (a dead writer's claim
+    # or refused); a header zeroed
+    "seed-structured-w1": o_structured(0, _TEN, [od_hdr(3, 9, 0x01)]),
+    "seed-structured-w0": o_structured(0, _TEN, [od_hdr(3, 2, 0x10)]),
+    "seed-structured-header-zeroed": o_structured(0, _TEN, [od_zero_header(5)]),
+    "seed-structured-payload": o_structured(0, _TEN, [od_payload(4, 1, 0xFF)]),
+    # lengths: cut by a byte, by a page, to half; grown
+    "seed-structured-cut1": o_structured(0, _TEN, relen=R_CUT1),
+    "seed-structured-cut-page": o_structured(1, _TEN, relen=R_CUT_PAGE),
+    "seed-structured-half": o_structured(0, _TEN, relen=R_HALF),
+    "seed-structured-grown": o_structured(0, _TEN, relen=R_GROW1),
+    # the header: version, flags, a validated field, positions, tail seq
+    "seed-structured-version": o_structured(0, _TEN, [od_version(3)]),
+    "seed-structured-flags": o_structured(0, _TEN, [od_flags(0x01)]),
+    "seed-structured-capacity": o_structured(0, _TEN, [od_field(17, 0x08)]),
+    "seed-structured-claim": o_structured(0, _TEN, [od_pos(0, 1)]),
+    "seed-structured-claim-seq": o_structured(0, _TEN, [od_pos(1, -1)]),
+    "seed-structured-tail-seq": o_structured(0, _TEN, [od_tail(2, seq_plus_1=True)]),
+    # the tables: garbage in a session slot and a reader slot (opens)
+    "seed-structured-tables": o_structured(0, _TEN, [od_tables(8, 0xDEADBEEF), od_tables(2100, 7 << 1)]),
+}
+
+
 # Hand-made reproducers of findings (README, Findings), kept in regressions/.
 REGRESSIONS = {
     # a skip frame of 20 bytes, then a record at the unaligned position (the
@@ -509,7 +669,7 @@ def main():
         with open(os.path.join(d, name), "wb") as f:
             f.write(data)
         print(f"regressions/image/{name}: {len(data)} bytes")
-    for target, seeds in (("c_abi", C_ABI), ("image", IMAGE)):
+    for target, seeds in (("c_abi", C_ABI), ("image", IMAGE), ("open_file", OPEN)):
         d = os.path.join(HERE, "corpus", target)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():

@@ -1015,6 +1015,204 @@ static int case_soak(void) {
     return 0;
 }
 
+/* ---- ring_open_file ---------------------------------------------------------- */
+
+/* The bytes of the file at `path` (malloc'd; `*len` its size). */
+static uint8_t *read_file(const char *path, size_t *len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    struct stat sb;
+    CHECK(fstat(fd, &sb) == 0);
+    uint8_t *buf = malloc((size_t)sb.st_size + 1);
+    CHECK(buf);
+    size_t got = 0;
+    while (got < (size_t)sb.st_size) {
+        ssize_t n = pread(fd, buf + got, (size_t)sb.st_size - got, (off_t)got);
+        CHECK(n > 0);
+        got += (size_t)n;
+    }
+    close(fd);
+    *len = got;
+    return buf;
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    CHECK(write(fd, data, len) == (ssize_t)len);
+    CHECK(close(fd) == 0);
+}
+
+/* Expects ring_open_file(path, capacity) to fail with `want` (and errno
+ * `want_errno` for RING_RESULT_IO), `*out` NULL. */
+static void expect_open_fails(const char *path, size_t capacity, ring_result want, int want_errno) {
+    ring *r = (ring *)&r; /* not NULL: the call must clear it */
+    errno = 0;
+    ring_result got = ring_open_file(path, capacity, &r);
+    int e = errno;
+    if (got != want)
+        FAIL("ring_open_file(%s, %zu): %s, wanted %s", path ? path : "NULL", capacity, ring_result_str(got),
+             ring_result_str(want));
+    if (want == RING_RESULT_IO && e != want_errno)
+        FAIL("ring_open_file(%s, %zu): errno %d (%s), wanted %d (%s)", path ? path : "NULL", capacity, e,
+             strerror(e), want_errno, strerror(want_errno));
+    if (r != NULL) FAIL("ring_open_file(%s, %zu) failed but left *out set", path ? path : "NULL", capacity);
+}
+
+/* A file that is not a ring: BAD_FILE for every capacity, the file byte
+ * for byte as it was. */
+static void expect_bad_file(const char *path, const void *data, size_t len) {
+    write_file(path, data, len);
+    size_t caps[] = {0, 4096};
+    for (size_t i = 0; i < 2; i++) {
+        expect_open_fails(path, caps[i], RING_RESULT_BAD_FILE, 0);
+        size_t n;
+        uint8_t *after = read_file(path, &n);
+        if (n != len || (len > 0 && memcmp(after, data, len) != 0))
+            FAIL("%s: refused, but changed (%zu bytes before, %zu after)", path, len, n);
+        free(after);
+    }
+}
+
+typedef struct {
+    ring_reader *rd;
+    ring_record rec;
+    ring_result res;
+    uint8_t buf[256];
+} file_wait_ctx;
+
+static void *file_wait_one(void *arg) {
+    file_wait_ctx *w = arg;
+    w->res = ring_reader_next(w->rd, w->buf, sizeof w->buf, &w->rec, 10000);
+    return NULL;
+}
+
+static int case_open_file(void) {
+    char dir[] = "/tmp/ringlog-harness-file-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[128], text[128], missing[128];
+    snprintf(path, sizeof path, "%s/ring", dir);
+    snprintf(text, sizeof text, "%s/notes.txt", dir);
+    snprintf(missing, sizeof missing, "%s/no-such-dir/ring", dir);
+    ring *r, *r2;
+
+    /* NULL path or out. */
+    expect_open_fails(NULL, 4096, RING_RESULT_NULL_PARAMETER, 0);
+    expect_open_fails(NULL, 0, RING_RESULT_NULL_PARAMETER, 0);
+    CHECK_RES(ring_open_file(path, 4096, NULL), RING_RESULT_NULL_PARAMETER);
+    CHECK(access(path, F_OK) != 0); /* nothing created */
+
+    /* System errors: IO with errno. */
+    expect_open_fails(missing, 4096, RING_RESULT_IO, ENOENT);
+    expect_open_fails(missing, 0, RING_RESULT_IO, ENOENT);
+    expect_open_fails(path, 0, RING_RESULT_IO, ENOENT); /* capacity 0 creates nothing */
+    CHECK(access(path, F_OK) != 0);
+
+    /* Capacities out of range: nothing created. */
+    expect_open_fails(path, 1, RING_RESULT_INVALID_ARGUMENT, 0);
+    expect_open_fails(path, 1023, RING_RESULT_INVALID_ARGUMENT, 0);
+    expect_open_fails(path, SIZE_MAX, RING_RESULT_INVALID_ARGUMENT, 0);
+    CHECK(access(path, F_OK) != 0);
+
+    /* Not a ring: refused, untouched. */
+    static const char notes[] = "2026-11-29 12:00:00 INFO a log file, not a ring\n";
+    expect_bad_file(text, notes, sizeof notes - 1);
+    expect_bad_file(text, "", 0);
+    uint8_t junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 131u + 7u);
+    expect_bad_file(text, junk, sizeof junk);
+
+    /* Created (mode 0600, 20 KiB of header and tables + capacity + slack),
+     * written, freed, opened again: every record is there. */
+    CHECK_RES(ring_open_file(path, 4096, &r), RING_RESULT_OK);
+    CHECK(r != NULL);
+    struct stat sb;
+    CHECK(stat(path, &sb) == 0);
+    CHECK((sb.st_mode & 0777) == 0600);
+    CHECK(sb.st_size == 20480 + 4096 + 256);
+    CHECK(ring_capacity(r) == 4096 && ring_max_record(r) == 1024);
+    const uint64_t n = 40;
+    uint8_t rec[128];
+    for (uint64_t i = 0; i < n; i++) {
+        size_t len = make_record(rec, 0, i, record_len(0, i, 60));
+        CHECK_RES(ring_write(r, rec, len), RING_RESULT_OK);
+    }
+    ring_free(r);
+
+    /* A capacity other than the file's: INVALID_ARGUMENT, file untouched. */
+    size_t before_len;
+    uint8_t *before = read_file(path, &before_len);
+    expect_open_fails(path, 8192, RING_RESULT_INVALID_ARGUMENT, 0);
+    expect_open_fails(path, 1024, RING_RESULT_INVALID_ARGUMENT, 0);
+    size_t after_len;
+    uint8_t *after = read_file(path, &after_len);
+    CHECK(after_len == before_len && memcmp(after, before, before_len) == 0);
+    free(before);
+    free(after);
+
+    CHECK_RES(ring_open_file(path, 0, &r), RING_RESULT_OK);
+    CHECK_RES(ring_open_file(path, 4096, &r2), RING_RESULT_OK); /* its capacity, also fine */
+    CHECK(ring_capacity(r) == 4096 && ring_capacity(r2) == 4096);
+    ring_reader *rd;
+    ring_record got;
+    CHECK_RES(ring_reader_new(r, RING_START_OLDEST, 0, &rd), RING_RESULT_OK);
+    for (uint64_t i = 0; i < n; i++) {
+        CHECK_RES(ring_reader_next(rd, rec, sizeof rec, &got, 1000), RING_RESULT_OK);
+        uint32_t w;
+        uint64_t counter;
+        CHECK(got.seq == i && got.lost == 0);
+        CHECK(check_record(rec, got.len, 1, &w, &counter) == 0 && counter == i);
+    }
+    CHECK_RES(ring_reader_next(rd, rec, sizeof rec, &got, 0), RING_RESULT_TIMEOUT);
+    struct ring_stats st;
+    CHECK_RES(ring_stats(r, &st), RING_RESULT_OK);
+    CHECK(st.written == n && st.closed == 0 && st.capacity == 4096);
+
+    /* A reader waiting in one handle is woken by a write through the other
+     * (the futex word is in the file). */
+    file_wait_ctx wc = {.rd = rd};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, file_wait_one, &wc) == 0);
+    sleep_ms(50);
+    CHECK_RES(ring_write(r2, "through the other handle", 24), RING_RESULT_OK);
+    join_within(t, 20, "reader waiting on a file ring");
+    CHECK_RES(wc.res, RING_RESULT_OK);
+    CHECK(wc.rec.seq == n && wc.rec.len == 24 && memcmp(wc.buf, "through the other handle", 24) == 0);
+
+    /* Freeing a handle does not close a file ring; ring_close does, for
+     * every handle: the reader drains and ends, writes fail. */
+    ring_free(r2);
+    CHECK_RES(ring_write(r, "still open", 10), RING_RESULT_OK);
+    CHECK_RES(ring_close(r), RING_RESULT_OK);
+    CHECK_RES(ring_write(r, "after close", 11), RING_RESULT_CLOSED);
+    CHECK_RES(ring_reader_next(rd, rec, sizeof rec, &got, 1000), RING_RESULT_OK);
+    CHECK(got.seq == n + 1 && got.len == 10);
+    CHECK_RES(ring_reader_next(rd, rec, sizeof rec, &got, 1000), RING_RESULT_CLOSED);
+    ring_reader_free(rd);
+    ring_free(r);
+
+    /* The next run opens it again for writing; seqs go on. */
+    CHECK_RES(ring_open_file(path, 0, &r), RING_RESULT_OK);
+    CHECK_RES(ring_write(r, "next run", 8), RING_RESULT_OK);
+    CHECK_RES(ring_stats(r, &st), RING_RESULT_OK);
+    CHECK(st.written == n + 3 && st.closed == 0);
+    CHECK_RES(ring_reader_new(r, RING_START_SEQ, n + 2, &rd), RING_RESULT_OK);
+    CHECK_RES(ring_reader_next(rd, rec, sizeof rec, &got, 1000), RING_RESULT_OK);
+    CHECK(got.seq == n + 2 && got.len == 8 && memcmp(rec, "next run", 8) == 0);
+    ring_reader_free(rd);
+    ring_free(r);
+
+    /* A directory is not a ring file. */
+    r = (ring *)&r;
+    ring_result res = ring_open_file(dir, 0, &r);
+    CHECK((res == RING_RESULT_BAD_FILE || res == RING_RESULT_IO) && r == NULL);
+
+    CHECK(unlink(path) == 0);
+    CHECK(unlink(text) == 0);
+    CHECK(rmdir(dir) == 0);
+    return 0;
+}
+
 /* ---------------------------------------------------------------------
  * Dispatch.
  * ------------------------------------------------------------------- */
@@ -1046,6 +1244,7 @@ static const struct {
     {"stats", case_stats},
     {"writev", case_writev},
     {"dump_fd", case_dump_fd},
+    {"open_file", case_open_file},
     {"fork", case_fork},
     {"signals", case_signals},
     {"signal_writes", case_signal_writes},

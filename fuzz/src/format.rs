@@ -25,23 +25,36 @@
 //! offset  size  field
 //!      0     8  magic "RINGLOG\0"                      (validated exactly)
 //!      8     4  version = 2                            (validated exactly)
-//!     12     4  header_size = 2048                     (validated exactly)
+//!     12     4  header_size: 2048 in memory, 20480 in a file (validated)
 //!     16     8  capacity C: power of two, 64..=2^40    (validated)
 //!     24     8  max_record = C / 4                     (validated exactly)
 //!     32     8  data_size D = C + slack(C)             (validated exactly)
 //!     40     8  key K: random per ring, keys the frame markers
+//!     48     4  flags: 0 in memory, 1 (a ring file) with header_size 20480
+//!                                                      (validated exactly)
 //!     64    16  claim: native-endian u128; low 64 bits the position of the
 //!               end of the last claimed frame | flags (bit 0: closed; bits
-//!               1-2 unused), high 64 bits the next record's seq
+//!               1-2 unused), high 64 bits the next record's seq (< 2^61)
 //!    128    16  tail: the same shape: first frame not evicted, its seq
-//!   2048     D  data area
+//!   2048 18432  a ring file only: tables (sessions, readers' progress)
+//!     hs     D  data area, hs = header_size
 //! ```
 //!
-//! Everything else in the 2048 bytes (wake-up word, sleeper counts, pins,
-//! counters) is live state a reader of an image ignores.
+//! Everything else in the header (wake-up word, sleeper counts, pins,
+//! counters) and the tables are live state a reader of an image ignores.
+//!
+//! A ring file differs in one more way: a record's `w1` holds its writer's
+//! session tag in place of the check, stored once and kept when the record
+//! is committed or reaped: in a ring file the length of record, pending and
+//! dead frames is read without the check (skip frames keep theirs), and
+//! the keyed marker alone vouches for a frame.
 
-/// Bytes in front of the data area.
+/// Bytes in front of the data area of a ring in memory (the header).
 pub(crate) const HEADER_SIZE: usize = 2048;
+/// Bytes in front of the data area of a ring file (header and tables).
+pub(crate) const FILE_HEADER_SIZE: usize = 20480;
+/// `flags` of a ring file.
+pub(crate) const FLAG_FILE: u32 = 1;
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"RINGLOG\0");
 pub(crate) const VERSION: u32 = 2;
 
@@ -52,10 +65,22 @@ pub(crate) const OFF_CAPACITY: usize = 16;
 pub(crate) const OFF_MAX_RECORD: usize = 24;
 pub(crate) const OFF_DATA_SIZE: usize = 32;
 pub(crate) const OFF_KEY: usize = 40;
+pub(crate) const OFF_FLAGS: usize = 48;
 /// Bytes `[0, VALIDATED)`: magic, version, header size, capacity,
 /// max_record, data size. Each is fully determined by the others (or a
-/// constant), so any change to them must make `parse` fail.
+/// constant), so any change to them must make `parse` fail. So must a
+/// change to `flags` (`validated`).
 pub(crate) const VALIDATED: usize = 40;
+
+/// True for the header bytes whose every change makes `parse` fail: those
+/// below `VALIDATED` and the 4 bytes of `flags` (which must match the
+/// header size).
+pub(crate) fn validated(i: usize) -> bool {
+    i < VALIDATED || (OFF_FLAGS..OFF_FLAGS + 4).contains(&i)
+}
+/// A ring file's count of openers that were alone with it and recovered
+/// it (live state; docs/FORMAT.md).
+pub(crate) const OFF_RECOVERIES: usize = 288;
 pub(crate) const OFF_CLAIM: usize = 64;
 pub(crate) const OFF_TAIL: usize = 128;
 
@@ -70,6 +95,11 @@ const KIND_SHIFT: u32 = 61;
 pub(crate) const SEQ_LIMIT: u64 = 1 << KIND_SHIFT;
 const LEN_BITS: u32 = 40;
 const LEN_MASK: u64 = (1 << LEN_BITS) - 1;
+
+/// Positions (the claim, and so the tail) are below 2^62: a header with one
+/// beyond is refused (the opener's arithmetic a lap further must not
+/// overflow; no ring writes 2^62 bytes).
+pub(crate) const POS_LIMIT: u64 = 1 << 62;
 
 pub(crate) const MIN_CAPACITY: u64 = 64;
 pub(crate) const MAX_CAPACITY: u64 = 1 << 40;
@@ -264,6 +294,10 @@ pub(crate) fn put_data_word(area: &mut [u8], g: &Geo, off: u64, v: u64) {
 /// A region header that `parse` must accept.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Header {
+    /// Where the data area starts (`HEADER_SIZE` or `FILE_HEADER_SIZE`).
+    pub(crate) header_size: usize,
+    /// A ring file (flags 1): the lengths of all but skip frames unchecked.
+    pub(crate) file: bool,
     pub(crate) g: Geo,
     pub(crate) max_record: u64,
     pub(crate) key: u64,
@@ -298,9 +332,12 @@ pub(crate) fn header(b: &[u8]) -> Result<Header, Refused> {
     if u32_at(b, OFF_VERSION) != VERSION {
         return Err(Refused::Version);
     }
-    if u32_at(b, OFF_HEADER_SIZE) as usize != HEADER_SIZE {
-        return Err(Refused::Header("header size"));
-    }
+    let header_size = u32_at(b, OFF_HEADER_SIZE) as usize;
+    let file = match (u32_at(b, OFF_FLAGS), header_size) {
+        (0, HEADER_SIZE) => false,
+        (FLAG_FILE, FILE_HEADER_SIZE) => true,
+        _ => return Err(Refused::Header("header size or flags")),
+    };
     let cap = u64_at(b, OFF_CAPACITY);
     if !cap.is_power_of_two() || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&cap) {
         return Err(Refused::Header("capacity"));
@@ -309,7 +346,7 @@ pub(crate) fn header(b: &[u8]) -> Result<Header, Refused> {
     if data != cap + slack(cap) {
         return Err(Refused::Header("data size"));
     }
-    if (b.len() - HEADER_SIZE) as u64 != data {
+    if b.len() as u64 != header_size as u64 + data {
         return Err(Refused::Length);
     }
     let max_record = u64_at(b, OFF_MAX_RECORD);
@@ -325,11 +362,24 @@ pub(crate) fn header(b: &[u8]) -> Result<Header, Refused> {
         && g.valid(claim)
         && tail <= claim
         && g.dist(claim, tail) <= data
-        && tail_seq <= next_seq;
+        && tail_seq <= next_seq
+        && next_seq < SEQ_LIMIT
+        && claim < POS_LIMIT;
     if !ok {
         return Err(Refused::Header("positions"));
     }
-    Ok(Header { g, max_record, key: u64_at(b, OFF_KEY), claim_word, claim, next_seq, tail, tail_seq })
+    Ok(Header {
+        header_size,
+        file,
+        g,
+        max_record,
+        key: u64_at(b, OFF_KEY),
+        claim_word,
+        claim,
+        next_seq,
+        tail,
+        tail_seq,
+    })
 }
 
 /// A whole frame on the walk from the tail.
@@ -389,7 +439,8 @@ pub(crate) fn retained(h: &Header, x: u64) -> bool {
 /// `x` (a multiple of 8) with expected seq `s`, a frame is whole when `w0`
 /// is a marker for exactly (`x`, `s`) of some kind, `s` below the claim's
 /// next seq, `w1`'s check matches
-/// `s`, and its size fits before the claim; a record, pending or dead
+/// `s` (in a ring file, all but skip frames: not checked, `w1`'s low 40
+/// bits are the length), and its size fits before the claim; a record, pending or dead
 /// frame's length is at most `max_record`; a skip frame's size (its `len`)
 /// is at least 16 and a multiple of 8, since every frame starts at a
 /// multiple of 8. Record, pending and dead frames use one seq each; a skip
@@ -410,7 +461,9 @@ pub(crate) fn walk(h: &Header, area: &[u8]) -> Walk {
             stop(format!("w0 decodes to {:?}", unmark(h.key, x, w0)));
             break;
         };
-        let Some(len) = len_of(seq, w1) else {
+        let unchecked = h.file && kind != Kind::Skip;
+        let len = if unchecked { Some(w1 & LEN_MASK) } else { len_of(seq, w1) };
+        let Some(len) = len else {
             stop(format!("w1 {w1:#x} fails its check"));
             break;
         };
@@ -434,4 +487,46 @@ pub(crate) fn walk(h: &Header, area: &[u8]) -> Walk {
         }
     }
     Walk { stopped: x < h.claim, frames }
+}
+
+// ---- what an opener of a ring file must accept -----------------------------------
+
+/// The seq that follows the walk's last frame (a skip keeps its seq).
+pub(crate) fn walk_end_seq(h: &Header, w: &Walk) -> u64 {
+    w.frames.last().map_or(h.tail_seq, |f| if f.kind == Kind::Skip { f.seq } else { f.seq + 1 })
+}
+
+/// A ring file that an opener alone with it must open (docs/FORMAT.md, "What
+/// a crash leaves"): a ring file's header, and every frame from the tail to
+/// the claim whole (the walk reaches the claim, with the claim's seq), so
+/// that nothing needs explaining as a dead writer's. One more rule of the
+/// opener's (`Repairs::find` in ringbuf-core/src/file.rs): the bytes a
+/// frame covers whose length no check vouches for (in a ring file, every
+/// frame but a skip frame) hold no marker made for a position among them
+/// with a seq within 2 of the frame's (that would be a frame the length
+/// swallowed); such a file may be refused. Nor may the claim position hold a marker
+/// made for it with a seq within 2 of the claim's (nothing was claimed
+/// there: the claim went back, and readers would read on past it).
+pub(crate) fn opener_must_accept(h: &Header, area: &[u8], w: &Walk) -> bool {
+    if !h.file || w.stopped || walk_end_seq(h, w) != h.next_seq {
+        return false;
+    }
+    let g = h.g;
+    let at_claim = data_word(area, &g, g.off(h.claim));
+    if unmark(h.key, h.claim, at_claim).is_some_and(|(q, _)| q.abs_diff(h.next_seq) <= 2) {
+        return false;
+    }
+    w.frames.iter().filter(|f| f.kind != Kind::Skip).all(|f| {
+        let mut y = f.x;
+        loop {
+            y = g.advance(y, 8).expect("within the claim");
+            if g.dist(y, f.x) >= f.size {
+                return true;
+            }
+            let w0 = data_word(area, &g, g.off(y));
+            if unmark(h.key, y, w0).is_some_and(|(q, _)| q.abs_diff(f.seq) <= 2) {
+                return false;
+            }
+        }
+    })
 }

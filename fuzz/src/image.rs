@@ -9,7 +9,10 @@
 //!   input) and frames built from the input with the documented marker and
 //!   check formulas (any kind, right or wrong seqs, lengths and sizes,
 //!   wrapping around the data area), so that the fuzzer spends its time in
-//!   the record walk and at its edges, not on the magic and the key;
+//!   the record walk and at its edges, not on the magic and the key; bit 2
+//!   of the mode byte set: a ring file's layout (20480 bytes of header and
+//!   tables, flags 1, record, pending and dead frames with a session tag
+//!   in `w1`);
 //! * structured (2, 3): a real ring (`Ring`), writes chosen by the input,
 //!   also `begin_write` records left pending or dropped (dead), perhaps
 //!   lapped while pending (pinned, then written around with skip frames);
@@ -18,19 +21,22 @@
 //!
 //! On every parse, whatever the bytes (`check_parse`):
 //! * `parse` accepts exactly the headers the format accepts (magic, version
-//!   2, header size 2048, capacity a power of two in 64..=2^40, data size =
-//!   capacity + slack, length = 2048 + data size, max_record = capacity / 4,
-//!   tail a multiple of 8, tail and claim on used offsets, tail <= claim,
-//!   at most data size apart, tail seq <= next seq), and every refusal
-//!   names something that is really wrong;
+//!   2, header size 2048 with flags 0 or 20480 with flags 1 (a ring file),
+//!   capacity a power of two in 64..=2^40, data size = capacity + slack,
+//!   length = header size + data size, max_record = capacity / 4, tail a
+//!   multiple of 8, tail and claim on used offsets, tail <= claim, at most
+//!   data size apart, tail seq <= next seq < 2^61), and every refusal names
+//!   something that is really wrong;
 //! * the dump's capacity, `closed` (claim bit 0) and `next_seq` are the
 //!   header's;
 //! * every record returned has a frame at a position `x` on the walk from
 //!   the tail whose `w0` is exactly `marker(key, x, seq, Record)`, whose
-//!   `w1` check passes for its seq, whose length is at most max_record, which
-//!   lies in `[tail, claim)` and is retained (starts at most capacity bytes
-//!   before the claim); its bytes are the image's bytes there; seqs strictly
-//!   increase (pending, dead frames use seqs too: gaps are allowed);
+//!   `w1` check passes for its seq (a ring file's `w1`: its length, and the
+//!   writer's session tag, unchecked), whose length is at most max_record,
+//!   which lies in `[tail, claim)` and is retained (starts at most capacity
+//!   bytes before the claim); its bytes are the image's bytes there; seqs
+//!   strictly increase (pending, dead frames use seqs too: gaps are
+//!   allowed);
 //! * and no more: the records are exactly the retained committed frames of
 //!   the reference walk, and `damaged` is true exactly when that walk stops
 //!   before the claim.
@@ -97,10 +103,12 @@ fn check_parse(bytes: &[u8], result: &Result<Dump, ImageError>) -> Option<(Heade
             // the parser's choice).
             match e {
                 ImageError::Length => {
-                    let data_len = (bytes.len() >= HEADER_SIZE).then(|| u64_at(bytes, OFF_DATA_SIZE));
+                    // Short, or not header_size + data_size bytes long.
+                    let sizes = (bytes.len() >= HEADER_SIZE)
+                        .then(|| (u64::from(u32_at(bytes, OFF_HEADER_SIZE)), u64_at(bytes, OFF_DATA_SIZE)));
                     assert!(
-                        data_len.is_none_or(|d| (bytes.len() - HEADER_SIZE) as u64 != d),
-                        "parse said Length for a {}-byte image with data size {data_len:?}",
+                        sizes.is_none_or(|(hs, d)| hs.checked_add(d) != Some(bytes.len() as u64)),
+                        "parse said Length for a {}-byte image with header size and data size {sizes:?}",
                         bytes.len()
                     );
                 }
@@ -121,7 +129,7 @@ fn check_parse(bytes: &[u8], result: &Result<Dump, ImageError>) -> Option<(Heade
     };
     let h = reference.expect("checked");
     let g = h.g;
-    let area = &bytes[HEADER_SIZE..];
+    let area = &bytes[h.header_size..];
     assert_eq!(d.capacity, g.cap, "dump capacity is not the header's");
     assert_eq!(d.closed, h.claim_word & format::CLOSED != 0, "dump closed is not the claim's flag");
     assert_eq!(d.next_seq, h.next_seq, "dump next_seq is not the claim's seq");
@@ -155,7 +163,10 @@ fn check_parse(bytes: &[u8], result: &Result<Dump, ImageError>) -> Option<(Heade
             marker(h.key, f.x, *seq, Kind::Record),
             "record {seq}: w0 is not its marker"
         );
-        assert_eq!(len_of(*seq, data_word(area, &g, off + 8)), Some(payload.len() as u64), "record {seq}: w1");
+        let w1 = data_word(area, &g, off + 8);
+        // A ring file's records: `len | session tag << 40`, unchecked.
+        let len = if h.file { Some(w1 & ((1 << 40) - 1)) } else { len_of(*seq, w1) };
+        assert_eq!(len, Some(payload.len() as u64), "record {seq}: w1");
         assert!(payload.len() as u64 <= h.max_record, "record {seq} longer than max_record");
         assert!(h.tail <= f.x && g.dist(h.claim, f.x) >= frame_size(f.len), "record {seq} not within [tail, claim)");
         assert!(format::retained(&h, f.x), "record {seq} at {} is not retained (claim {})", f.x, h.claim);
@@ -176,18 +187,31 @@ fn raw(bytes: &[u8]) {
     check_parse(bytes, &result);
 }
 
+/// The synthetic mode (module doc), in memory's layout or a ring file's.
+fn synthetic(inp: &mut Input, file: bool) {
+    raw(&synthetic_image(inp, file));
+}
+
 // ---- synthetic -------------------------------------------------------------------
 
 /// A valid header with the input's key and positions, and frames from the
 /// input laid out from the tail with valid markers and checks (mostly).
-fn synthetic(inp: &mut Input) {
+/// `file`: a ring file's layout (20480 bytes before the data, flags 1;
+/// pending and dead frames may carry a session tag in place of the check),
+/// which takes a few more input bytes (the in-memory layout reads exactly
+/// what it always did, so kept inputs keep their meaning).
+pub(crate) fn synthetic_image(inp: &mut Input, file: bool) -> Vec<u8> {
     let cap = 64u64 << inp.choose(12); // 64 B to 128 KiB (the slack is capped from 64 KiB on)
     let data = cap + format::slack(cap);
     let g = Geo::new(cap, data);
-    let mut img = vec![0u8; HEADER_SIZE + data as usize];
+    let hs = if file { format::FILE_HEADER_SIZE } else { HEADER_SIZE };
+    let mut img = vec![0u8; hs + data as usize];
     put_u64(&mut img, OFF_MAGIC, format::MAGIC);
     put_u32(&mut img, OFF_VERSION, format::VERSION);
-    put_u32(&mut img, OFF_HEADER_SIZE, HEADER_SIZE as u32);
+    put_u32(&mut img, OFF_HEADER_SIZE, hs as u32);
+    if file {
+        put_u32(&mut img, format::OFF_FLAGS, format::FLAG_FILE);
+    }
     put_u64(&mut img, OFF_CAPACITY, cap);
     put_u64(&mut img, OFF_MAX_RECORD, cap / 4);
     put_u64(&mut img, OFF_DATA_SIZE, data);
@@ -198,12 +222,12 @@ fn synthetic(inp: &mut Input) {
         0 => {}
         1 => {
             let b = inp.u8();
-            img[HEADER_SIZE..].iter_mut().enumerate().for_each(|(i, v)| *v = (i as u8).wrapping_mul(b));
+            img[hs..].iter_mut().enumerate().for_each(|(i, v)| *v = (i as u8).wrapping_mul(b));
         }
         _ => {
             let n = usize::from(inp.u8()) * 4;
             for (k, b) in inp.bytes(n).iter().enumerate() {
-                img[HEADER_SIZE + k % data as usize] = *b;
+                img[hs + k % data as usize] = *b;
             }
         }
     }
@@ -251,9 +275,24 @@ fn synthetic(inp: &mut Input) {
             _ => u64::from(inp.u8()) % (max_record + 1),
         };
         let off = g.off(x);
-        let w0 = mask(key, x) ^ ((fseq & (SEQ_LIMIT - 1)) | kind_bits << 61);
-        let w1 = if inp.u8() < 0xF0 { word1(fseq & (SEQ_LIMIT - 1), len) } else { inp.u64() };
-        let area = &mut img[HEADER_SIZE..];
+        // Kinds 0-3 with their documented constants (`KINDS`); 4-7: kind
+        // bits no marker has.
+        let w0 = match Kind::from_bits(kind_bits) {
+            Some(kind) => marker(key, x, fseq & (SEQ_LIMIT - 1), kind),
+            None => mask(key, x) ^ ((fseq & (SEQ_LIMIT - 1)) | kind_bits << 61),
+        };
+        let w1 = if inp.u8() < 0xF0 {
+            // A ring file's record, pending and dead frames: the writer's
+            // session tag where the check was.
+            if file && matches!(kind_bits, 0 | 1 | 3) && inp.u8() & 1 == 1 {
+                (len & ((1 << 40) - 1)) | u64::from(inp.u16()) << 40
+            } else {
+                word1(fseq & (SEQ_LIMIT - 1), len)
+            }
+        } else {
+            inp.u64()
+        };
+        let area = &mut img[hs..];
         put_data_word(area, &g, off, w0);
         put_data_word(area, &g, off + 8, w1);
         let size = if kind_bits == 2 { len & ((1 << 40) - 1) } else { frame_size(len & ((1 << 40) - 1)) };
@@ -304,7 +343,12 @@ fn synthetic(inp: &mut Input) {
         ][inp.choose(9)];
         put_u64(&mut img, field, inp.u64());
     }
-    raw(&img);
+    if file && inp.u8() >= 0xF0 {
+        // The fields that tell a ring file: flags, header size.
+        let field = [format::OFF_FLAGS, OFF_HEADER_SIZE][inp.choose(2)];
+        put_u32(&mut img, field, inp.u32());
+    }
+    img
 }
 
 // ---- structured ---------------------------------------------------------------------
@@ -731,7 +775,7 @@ fn damage(inp: &mut Input, orig: Vec<u8>, h: &Header, w: &Walk) {
     }
     let changed: Vec<bool> = img.iter().zip(&orig).map(|(a, b)| a != b).collect();
     let any = |r: std::ops::Range<usize>| changed[r].iter().any(|&c| c);
-    let validated = any(0..VALIDATED);
+    let validated = changed.iter().take(64).enumerate().any(|(i, &c)| c && format::validated(i));
     let key = any(OFF_KEY..OFF_KEY + 8);
     let claim = any(OFF_CLAIM..OFF_CLAIM + 16);
     let tail = any(OFF_TAIL..OFF_TAIL + 16);
@@ -831,12 +875,14 @@ fn damage(inp: &mut Input, orig: Vec<u8>, h: &Header, w: &Walk) {
 }
 
 /// Runs one input. Format: byte 0 picks the mode (`% 4`: 0 raw, 1
-/// synthetic, 2-3 structured); the rest is that mode's.
+/// synthetic, 2-3 structured; in synthetic mode bit 2 picks a ring file's
+/// layout); the rest is that mode's.
 pub fn run(data: &[u8]) {
     let mut inp = Input::new(data);
-    match inp.choose(4) {
+    let mode = inp.u8();
+    match mode % 4 {
         0 => raw(inp.bytes(usize::MAX)),
-        1 => synthetic(&mut inp),
+        1 => synthetic(&mut inp, mode & 4 != 0),
         _ => structured(&mut inp),
     }
 }

@@ -18,15 +18,17 @@ mod c_abi;
 mod format;
 mod image;
 mod input;
+mod open_file;
 
 pub use c_abi::run as c_abi;
 pub use image::run as image;
+pub use open_file::run as open_file;
 
 /// A target: takes any bytes, panics on a finding.
 pub type Target = fn(&[u8]);
 
 /// The targets by name, for the replay test and the replay binaries.
-pub const TARGETS: &[(&str, Target)] = &[("c_abi", c_abi), ("image", image)];
+pub const TARGETS: &[(&str, Target)] = &[("c_abi", c_abi), ("image", image), ("open_file", open_file)];
 
 /// `main` of a target binary built without `cargo fuzz`: runs the files
 /// named on the command line through `target` and says which passed, e.g.

@@ -8,7 +8,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// An input that runs longer than this is reported as hung (every call the
-/// targets make uses timeout 0, so nothing should ever wait).
+/// targets make uses timeout 0, so nothing should ever wait; `open_file`'s
+/// opens wait for no other process: none has its files open).
 const LIMIT: Duration = Duration::from_secs(120);
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
@@ -53,4 +54,9 @@ fn c_abi_corpus_and_regressions() {
 #[test]
 fn image_corpus_and_regressions() {
     replay("image");
+}
+
+#[test]
+fn open_file_corpus_and_regressions() {
+    replay("open_file");
 }

@@ -26,6 +26,14 @@ pub enum Point {
     /// Not a panic: the next write answers Busy, as if its room were held
     /// by records still being written (bindings' tests of that answer).
     WriteBusy = 5,
+    /// In a write, after its claim, before it stores the record's header:
+    /// the claimed bytes carry no header (and so no session) yet. For
+    /// parking a writer there (a ring file's writer killed at that moment
+    /// leaves a frame readers pass after `STALL_UNWRITTEN`, recovered when
+    /// the file is next opened alone). A panic here leaves the claim
+    /// without a header for ever: in a ring in memory, readers would wait
+    /// at it for ever.
+    WriteAfterClaim = 6,
 }
 
 static ARMED: AtomicU32 = AtomicU32::new(0);
@@ -44,6 +52,7 @@ pub fn panic_at_code(code: u32) -> bool {
         3 => Point::Snapshot,
         4 => Point::Flush,
         5 => Point::WriteBusy,
+        6 => Point::WriteAfterClaim,
         _ => return false,
     };
     panic_at(point);

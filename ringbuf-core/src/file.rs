@@ -233,7 +233,6 @@ impl Shared {
         let len = info.region_len();
         let base = map(&fd, len)?;
         // From here the mapping is unmapped by the region if anything fails.
-        crate::sigbus::watch(base.as_ptr() as usize, len as usize);
         // SAFETY: a page-aligned MAP_SHARED mapping of `len` bytes, which
         // only the region will unmap, whose header was checked against `len`.
         let region = unsafe { Region::mapped(base, len as usize) };
@@ -279,8 +278,18 @@ impl Shared {
 /// `Pending`, or claimed without a header over `ext` bytes.
 #[derive(Clone, Copy, Debug)]
 enum Repair {
-    Pending { x: u64, seq: u64 },
-    Unwritten { x: u64, seq: u64, ext: u64 },
+    Pending {
+        x: u64,
+        seq: u64,
+    },
+    /// `groups` claims in a row without headers over `ext` bytes (one, or
+    /// a run whose boundaries are lost, `Shared::unwritten_run`).
+    Unwritten {
+        x: u64,
+        seq: u64,
+        ext: u64,
+        groups: u64,
+    },
 }
 
 /// What recovery will change (found first, so that a bad file is refused
@@ -303,69 +312,141 @@ impl Repairs {
         let end = pos_of(claim);
         let (mut x, mut s) = (tail.pos, tail.seq);
         let mut fixes = Vec::new();
+        // True when the word at `y` is a marker made for position `y` in
+        // a frame group near seq `s`: a header was written there. Positions
+        // are never reused and markers are keyed by position (with the
+        // ring's secret key), so the bytes an older lap or a payload left at
+        // `y` are no such marker but by chance (2^-59 per word).
+        let header_at = |y: u64, s: u64| {
+            let w0 = sh.region.word(g.off(y)).load(Ordering::Acquire);
+            crate::frame::unmark(sh.key, y, w0).is_some_and(|(q, _)| q.abs_diff(s) <= 2)
+        };
+        const DAMAGED: Error = Error::BadFile("a record in the ring file is damaged");
         while x < end {
             let f = sh.frame(x, s);
+            let mut groups = 1;
             let size = match f {
                 Frame::Pending { .. } => {
                     fixes.push(Repair::Pending { x, seq: s });
                     f.size()
                 }
                 Frame::Unwritten => {
-                    let ext = sh.unwritten_extent(x, s).filter(|&e| e >= HEADER_LEN && e % 8 == 0);
-                    let ext = ext.ok_or(Error::BadFile("a record in the ring file is damaged"))?;
-                    fixes.push(Repair::Unwritten { x, seq: s, ext });
+                    // A writer that died before its first store left no
+                    // marker for `x` here. A marker for `x` means a header
+                    // was written, `w1` before `w0`: it would be whole, and
+                    // of the seq the walk expects. One that is neither is
+                    // damage (a bad `w1`, a bad length, a walk gone astray).
+                    if header_at(x, s) {
+                        return Err(DAMAGED);
+                    }
+                    let one = sh.unwritten_extent(x, s).map(|e| (e, 1));
+                    let run = one.or_else(|| sh.unwritten_run(x, s));
+                    let (ext, k) = run.filter(|&(e, k)| e >= HEADER_LEN * k && e % 8 == 0).ok_or(DAMAGED)?;
+                    fixes.push(Repair::Unwritten { x, seq: s, ext, groups: k });
+                    groups = k;
                     Some(ext)
                 }
                 _ => f.size(),
             };
-            let size = size.ok_or(Error::BadFile("a record in the ring file is damaged"))?;
+            let size = size.ok_or(DAMAGED)?;
             if size > g.dist(end, x) || s >= claim.seq {
                 return Err(Error::BadFile("a record in the ring file overruns the claimed bytes"));
             }
-            s = if let Frame::Unwritten = f { s + 1 } else { f.next_seq(s) };
+            // Lengths no check vouches for (a claim without a header; in a
+            // ring file, every frame's but a skip frame's): the bytes they
+            // cover were claimed by one writer that wrote no header among
+            // them, so a header there means the length is wrong, and going
+            // on would take whole records for a dead writer's bytes (and
+            // write a dead frame into them).
+            if !matches!(f, Frame::Skip { .. }) {
+                let stop = g.advance(x, size);
+                let mut y = g.advance(x, 8);
+                while y < stop {
+                    if header_at(y, s) {
+                        return Err(DAMAGED);
+                    }
+                    y = g.advance(y, 8);
+                }
+            }
+            s = if let Frame::Unwritten = f { s + groups } else { f.next_seq(s) };
             x = g.advance(x, size);
         }
         if x != end || s != claim.seq {
             return Err(Error::BadFile("the ring file's records do not add up to its header"));
         }
+        // Nothing was ever claimed at the claim: a header there means the
+        // claim went back (readers would take the frames after it).
+        if header_at(end, s) {
+            return Err(Error::BadFile("the ring file holds records beyond its claim"));
+        }
         Ok(Repairs(fixes))
     }
 
-    /// Repairs the file (its opener is alone with it).
+    /// Repairs the file (its opener is alone with it), and counts the
+    /// check in `recoveries` (whether or not anything needed repair).
     fn apply(&self, region: &Region, info: &HeaderInfo) {
+        use crate::frame::Kind;
         let view = View::new(region, info);
         let sh = &view.0;
         let h = sh.header();
+        let put = |x: u64, seq: u64, kind: Kind, len: u64| sh.put_header(x, sh.mask_at(x), seq, kind, len);
+        let mut dead = 0;
         for fix in &self.0 {
             match *fix {
                 Repair::Pending { x, seq } => {
                     sh.kill_pending(x, seq);
+                    dead += 1;
                 }
-                Repair::Unwritten { x, seq, ext } => {
-                    let body = ext - HEADER_LEN;
-                    if body <= sh.max_record {
-                        sh.put_header(x, sh.mask_at(x), seq, crate::frame::Kind::Dead, body);
+                Repair::Unwritten { x, seq, ext, groups: 1 } if ext - HEADER_LEN <= sh.max_record => {
+                    put(x, seq, Kind::Dead, ext - HEADER_LEN);
+                    dead += 1;
+                }
+                Repair::Unwritten { x, seq, ext, groups } => {
+                    // A skip frame over the rest, then one empty dead
+                    // record per claim (8 bytes left over go to the first).
+                    let mut y = x;
+                    let rest = ext - HEADER_LEN * groups;
+                    let mut first_len = 0;
+                    if rest >= HEADER_LEN {
+                        put(y, seq, Kind::Skip, rest);
+                        y = sh.geo.advance(y, rest);
                     } else {
-                        // Too long for one record: a skip frame, then an
-                        // empty dead record.
-                        sh.put_header(x, sh.mask_at(x), seq, crate::frame::Kind::Skip, body);
-                        let y = sh.geo.advance(x, body);
-                        sh.put_header(y, sh.mask_at(y), seq, crate::frame::Kind::Dead, 0);
+                        first_len = rest;
                     }
+                    for k in 0..groups {
+                        let len = if k == 0 { first_len } else { 0 };
+                        put(y, seq + k, Kind::Dead, len);
+                        y = sh.geo.advance(y, crate::frame::frame_size(len));
+                    }
+                    dead += groups;
                 }
             }
         }
-        h.reaped.fetch_add(self.0.len() as u64, Ordering::Relaxed);
+        let t = region.tables();
+        let dirty = dead > 0
+            || h.pins_mask.load(Ordering::Relaxed) != 0
+            || h.pins.iter().any(|p| p.seq.load(Ordering::Relaxed) != 0)
+            || h.sleepers.load(Ordering::Relaxed) != 0
+            || t.is_some_and(|t| t.readers.iter().any(|r| r.id.load(Ordering::Relaxed) != 0));
+        if dirty {
+            self.clear(h, t, dead);
+        }
+        h.recoveries.fetch_add(1, Ordering::Release);
+    }
+
+    /// Forgets what dead processes held: pins, sleepers, reader slots.
+    fn clear(&self, h: &Header, t: Option<&crate::layout::Tables>, dead: u64) {
+        h.reaped.fetch_add(dead, Ordering::Relaxed);
         for p in &h.pins {
             p.seq.store(0, Ordering::Relaxed);
         }
         h.pins_mask.store(0, Ordering::Relaxed);
         h.sleepers.store(0, Ordering::Relaxed);
         h.flush_at.store(u64::MAX, Ordering::Relaxed);
-        if let Some(t) = region.tables() {
+        if let Some(t) = t {
             crate::registry::file::clear(t);
         }
-        h.recoveries.fetch_add(1, Ordering::Release);
+        h.stuck_pos.store(0, Ordering::Relaxed);
     }
 }
 

@@ -35,12 +35,16 @@
 //!
 //! `w1` holds the length (40 bits: up to 1 TiB - 1) and a 24-bit check of
 //! (seq, length), which catches a torn or damaged `w1` in a file image.
-//! In a ring in a file, a *pending* frame's `w1` holds the writer's session
-//! tag (`session`) in those 24 bits instead: whoever finds the record stalled
-//! can ask whether its writer's process is still there (`reap`). The
-//! writer stores the checked `w1` again just before it commits. A frame
-//! marked dead by someone else than its writer keeps that `w1`: in a ring
-//! file, the length of pending and dead frames is read without the check.
+//! In a ring in a file, a record's `w1` holds its writer's session tag
+//! (`session`) in those 24 bits instead: whoever finds the record stalled
+//! (pending) can ask whether its writer's process is still there (`reap`).
+//! The writer stores that `w1` once, before its pending marker, and never
+//! again: a second store (the checked `w1` at commit, say) would open a
+//! window in which the frame is still pending but no longer names its
+//! writer, and a reaper reading the check bits as a session would take a
+//! live writer's record (the writer's commit would then land in reused
+//! bytes). So in a ring file the length of record, pending and dead frames
+//! is read without a check; the keyed marker is what vouches for a frame.
 //! Writers store `w1` first and `w0` last, with Release; a reader that sees
 //! the marker (Acquire) sees the length and payload written before it.
 //!
@@ -214,12 +218,13 @@ impl Shared {
             return Frame::Unwritten;
         }
         let w1 = self.region.word(self.next_word(off)).load(Ordering::Relaxed);
-        if self.is_file() && matches!(kind, Kind::Pending | Kind::Dead) {
+        if self.is_file() && kind != Kind::Skip {
             // The session's bits instead of the check (module doc).
             let len = w1 & LEN_MASK;
             return match kind {
                 _ if len > self.max_record => Frame::Unwritten,
                 Kind::Pending => Frame::Pending { len, owner: (w1 >> LEN_BITS) as u32 },
+                Kind::Record => Frame::Record { len },
                 _ => Frame::Dead { len },
             };
         }
@@ -250,7 +255,7 @@ impl Shared {
 
     /// Writes a header: `w1` (length), then the marker with Release.
     /// `mask` is `mask(key, x)`. A pending header in a ring file carries
-    /// this handle's session instead of the check (module doc).
+    /// this handle's session instead of the check, for good (module doc).
     #[inline]
     pub(crate) fn put_header(&self, x: u64, mask: u64, seq: u64, kind: Kind, len: u64) {
         let w1 = if kind == Kind::Pending && self.is_file() {
@@ -260,17 +265,6 @@ impl Shared {
             word1(seq, len)
         };
         self.region.word(self.next_word(self.geo.off(x))).store(w1, Ordering::Relaxed);
-        self.set_kind(x, mask, seq, kind);
-    }
-
-    /// Finishes the pending frame at `x` as `kind` (record or dead): in a
-    /// ring file, the checked `w1` first (the pending one held the
-    /// session), then the marker with Release.
-    #[inline]
-    pub(crate) fn finish(&self, x: u64, mask: u64, seq: u64, kind: Kind, len: u64) {
-        if self.is_file() {
-            self.region.word(self.next_word(self.geo.off(x))).store(word1(seq, len), Ordering::Relaxed);
-        }
         self.set_kind(x, mask, seq, kind);
     }
 
@@ -289,8 +283,9 @@ impl Shared {
         self.region.word(self.geo.off(x)).compare_exchange(pending, dead, Ordering::AcqRel, Ordering::Relaxed).is_ok()
     }
 
-    /// Changes the kind of the frame at `x` (pending to record or dead).
-    /// Release: the payload written before is visible with the marker.
+    /// Changes the kind of the frame at `x` (pending to record or dead):
+    /// the marker alone (`w1` stays: module doc). Release: the payload
+    /// written before is visible with the marker.
     #[inline]
     pub(crate) fn set_kind(&self, x: u64, mask: u64, seq: u64, kind: Kind) {
         debug_assert_eq!(mask, self::mask(self.key, x));
@@ -342,6 +337,35 @@ impl Shared {
             y = g.advance(y, 8);
         }
         None
+    }
+
+    /// A run of claimed frame groups from `x` (seq `s` on) none of whose
+    /// writers has written a header: its extent, up to the first header of
+    /// a later group (or the claim), and how many groups it holds. For
+    /// when `unwritten_extent` cannot tell (the next group has no header
+    /// either). The groups' own boundaries are lost; only the run is known.
+    /// `None` when `x` is not claimed. Costs one word read per 8 bytes up
+    /// to the next header.
+    pub(crate) fn unwritten_run(&self, x: u64, s: u64) -> Option<(u64, u64)> {
+        let g = self.geo;
+        let c = self.claim_word();
+        let end = pos_of(c);
+        if c.seq <= s || end <= x {
+            return None;
+        }
+        let mut y = g.advance(x, HEADER_LEN);
+        while y < end {
+            let w0 = self.region.word(g.off(y)).load(Ordering::Acquire);
+            // Markers are keyed by position: one for `y` with a seq after
+            // `s` was written in this lap, by a later group's writer.
+            if let Some((q, _)) = unmark(self.key, y, w0) {
+                if q > s && q < c.seq && !matches!(self.frame(y, q), Frame::Unwritten) {
+                    return Some((g.dist(y, x), q - s));
+                }
+            }
+            y = g.advance(y, 8);
+        }
+        Some((g.dist(end, x), c.seq - s))
     }
 
     /// The oldest retained frame group: the first frame boundary at or

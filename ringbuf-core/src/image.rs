@@ -74,6 +74,11 @@ fn pair_at(bytes: &[u8], off: usize) -> (u64, u64) {
     (v as u64, (v >> 64) as u64)
 }
 
+/// Positions stay below this (2^62 bytes: 146 years of writing at 1 GB/s).
+/// A header with a claim beyond is damaged, and position arithmetic near
+/// 2^64 (a lap further) would overflow.
+pub(crate) const POS_LIMIT: u64 = 1 << 62;
+
 /// What a valid region header says.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct HeaderInfo {
@@ -139,7 +144,8 @@ pub(crate) fn check_header(bytes: &[u8], len: u64) -> Result<HeaderInfo, ImageEr
         && tail <= claim
         && g.dist(claim, tail) <= data
         && tail_seq <= next_seq
-        && next_seq < crate::frame::SEQ_LIMIT;
+        && next_seq < crate::frame::SEQ_LIMIT
+        && claim < POS_LIMIT;
     if !positions_ok {
         return Err(ImageError::Header("positions"));
     }
@@ -170,9 +176,9 @@ pub fn parse(bytes: &[u8]) -> Result<Dump, ImageError> {
             break;
         };
         let w1 = word(g.advance(x, 8));
-        // A pending or dead frame of a ring file may carry its writer's
-        // session in place of the check (`frame`): only its length is read.
-        let unchecked = file && matches!(kind, Kind::Pending | Kind::Dead);
+        // A ring file's records carry their writer's session in place of
+        // the check (`frame`): only the length is read.
+        let unchecked = file && kind != Kind::Skip;
         let len = if unchecked { Some(w1 & ((1 << 40) - 1)) } else { len_of(seq, w1) };
         let Some(len) = len.filter(|_| seq == s && seq < next_seq) else {
             damaged = true;

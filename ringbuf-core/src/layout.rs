@@ -127,7 +127,15 @@ pub(crate) struct Header {
     pub(crate) flush_at: AtomicU64,
     /// Bit i set: `pins[i]` holds a stalled record.
     pub(crate) pins_mask: AtomicU64,
-    _pad3: [u64; 5],
+    /// A ring file: 1 + the position of a run of claims without headers
+    /// that blocks eviction (0: none), and since when (CLOCK_MONOTONIC,
+    /// ms), as the first writer to find it noted (`reap::stuck_run`).
+    pub(crate) stuck_pos: AtomicU64,
+    pub(crate) stuck_since: AtomicU64,
+    /// A ring file: when (CLOCK_MONOTONIC, ms) a writer last asked whether
+    /// the writers of pinned records are still alive (`reap`).
+    pub(crate) reap_at: AtomicU64,
+    _pad3: [u64; 2],
 
     // Line 4: counters.
     /// Writes refused with Busy.
@@ -173,7 +181,10 @@ impl Header {
             sleepers: AtomicU32::new(0),
             flush_at: AtomicU64::new(u64::MAX),
             pins_mask: AtomicU64::new(0),
-            _pad3: [0; 5],
+            stuck_pos: AtomicU64::new(0),
+            stuck_since: AtomicU64::new(0),
+            reap_at: AtomicU64::new(0),
+            _pad3: [0; 2],
             dropped: AtomicU64::new(0),
             readers: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
@@ -250,6 +261,8 @@ mod tests {
         assert_eq!(offsets::FLAGS, 48);
         assert_eq!((offsets::CLAIM, offsets::TAIL), (64, 128));
         assert_eq!(offset_of!(Header, wake), 192);
+        assert_eq!((offset_of!(Header, stuck_pos), offset_of!(Header, stuck_since)), (216, 224));
+        assert_eq!(offset_of!(Header, reap_at), 232);
         assert_eq!(offset_of!(Header, dropped), 256);
         assert_eq!(offset_of!(Header, reader_ids), 280);
         assert_eq!(offset_of!(Header, recoveries), 288);

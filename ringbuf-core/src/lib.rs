@@ -130,7 +130,8 @@ macro_rules! fault_point {
     };
 }
 pub(crate) use fault_point;
-pub use reader::{Reader, Record, RecordInfo, Start, STALL_UNWRITTEN};
+pub use reader::{Reader, Record, RecordInfo, Start};
+pub use reap::STALL_UNWRITTEN;
 pub use ring::{Flush, Ring, Stats, MAX_CAPACITY, MIN_CAPACITY};
 pub use write::BUSY_WAIT;
 

@@ -23,11 +23,7 @@ use crate::sync::{Arc, Deadline, Ordering, Spin};
 /// writers' claims can evict records without any commit to wake anyone.
 pub(crate) const RECHECK: Duration = Duration::from_millis(10);
 
-/// In a ring file: how long a reader waits at a claimed frame whose writer
-/// has not written even its header (killed between its claim and its first
-/// store, or stopped there) before it passes the frame, counted as lost
-/// (`reap`). A pending record of a dead writer is passed after RECHECK.
-pub const STALL_UNWRITTEN: Duration = Duration::from_secs(1);
+use crate::reap::STALL_UNWRITTEN;
 
 /// In a ring file: the longest a reader sleeps without looking at the ring
 /// (a file shrunk meanwhile is noticed then, `sigbus`).
@@ -247,6 +243,11 @@ impl Reader {
     /// the reader moved.
     #[cfg(not(loom))]
     fn unstall(&mut self, f: Frame) -> bool {
+        if let Frame::Unwritten = f {
+            // Tell writers since when this claim has had no header (they
+            // pin a run of such claims once it blocked that long, `reap`).
+            let _ = self.shared.stuck_run(self.pos, self.next);
+        }
         let now = std::time::Instant::now();
         let waited = match self.stall {
             Some((p, s, since)) if p == self.pos && s == self.next => now.saturating_duration_since(since),
@@ -258,15 +259,17 @@ impl Reader {
         match f {
             Frame::Pending { owner, .. } if waited >= RECHECK => self.shared.reap(self.pos, self.next, owner),
             Frame::Unwritten if waited >= STALL_UNWRITTEN => {
-                let Some(ext) = self.shared.unwritten_extent(self.pos, self.next) else { return false };
+                let (x, s) = (self.pos, self.next);
+                let run = self.shared.unwritten_extent(x, s).map(|e| (e, 1));
+                let Some((ext, k)) = run.or_else(|| self.shared.unwritten_run(x, s)) else { return false };
                 if !self.shared.valid(self.pos) {
                     return false; // lapped: `locate` finds out
                 }
                 self.pos = self.shared.geo.advance(self.pos, ext);
-                self.next += 1;
+                self.next += k;
                 self.stream_off = 0;
                 if self.next > self.want {
-                    self.dead_pending += 1;
+                    self.dead_pending += (self.next - self.want).min(k);
                 }
                 self.publish();
                 true

@@ -31,8 +31,9 @@ pub(crate) const CHECKED_COPY: bool = cfg!(any(loom, miri, ringlog_checked));
 enum Backing {
     /// The heap: the allocation as the allocator returned it, and its layout.
     Heap { raw: std::ptr::NonNull<u8>, layout: std::alloc::Layout },
-    /// A shared mapping of `len` bytes at `base` (a file).
-    Map { len: usize },
+    /// A shared mapping of `len` bytes at `base` (a file), guarded against
+    /// SIGBUS in slot `guard` of the guard's table (`sigbus`).
+    Map { len: usize, guard: Option<usize> },
 }
 
 /// A region: on the heap or mapped from a file.
@@ -108,7 +109,8 @@ impl Region {
     ///
     /// `base` is a page-aligned `MAP_SHARED` mapping of `len` bytes that
     /// nothing else unmaps, holding a validated header whose `header_size +
-    /// data_size` is `len`.
+    /// data_size` is `len`. The region guards it against SIGBUS from now
+    /// on, and unmaps it when dropped.
     #[cfg(not(loom))]
     pub(crate) unsafe fn mapped(base: std::ptr::NonNull<u8>, len: usize) -> Region {
         // SAFETY: by the caller, the header is valid and lives in the mapping.
@@ -116,7 +118,16 @@ impl Region {
         let data_off = h.header_size as usize;
         let data = h.data_size;
         debug_assert_eq!(data_off as u64 + data, len as u64);
-        Region { backing: Backing::Map { len }, base, data_off, data }
+        let guard = crate::sigbus::watch(base.as_ptr() as usize, len);
+        Region { backing: Backing::Map { len, guard }, base, data_off, data }
+    }
+
+    /// True when the file under a mapped region was shrunk and a page of
+    /// it faulted (`sigbus`).
+    #[cfg(not(loom))]
+    #[inline]
+    pub(crate) fn broken(&self) -> bool {
+        matches!(self.backing, Backing::Map { guard: Some(slot), .. } if crate::sigbus::broken(slot))
     }
 
     /// The tables of a ring in a file (`None` in memory).
@@ -129,13 +140,6 @@ impl Region {
             Backing::Map { .. } => unsafe { self.base.as_ptr().add(HEADER_SIZE).cast::<Tables>().as_ref() },
             Backing::Heap { .. } => None,
         }
-    }
-
-    /// The region's first byte and its length up to the end of the data
-    /// area (for the SIGBUS guard, `sigbus`).
-    #[cfg(not(loom))]
-    pub(crate) fn span(&self) -> (usize, usize) {
-        (self.base.as_ptr() as usize, self.data_off + self.data as usize)
     }
 
     /// The region header.
@@ -285,8 +289,10 @@ impl Drop for Region {
             // SAFETY: allocated in `new` with this layout; nothing refers to
             // the region any more (`Region` is owned by the last `Shared`).
             Backing::Heap { raw, layout } => unsafe { std::alloc::dealloc(raw.as_ptr(), layout) },
-            Backing::Map { len } => {
-                crate::sigbus::forget(self.base.as_ptr() as usize);
+            Backing::Map { len, guard } => {
+                if let Some(slot) = guard {
+                    crate::sigbus::forget(slot);
+                }
                 // SAFETY: the mapping of `mapped`, unmapped once, here; nothing
                 // refers to it any more.
                 unsafe { libc::munmap(self.base.as_ptr().cast(), len) };

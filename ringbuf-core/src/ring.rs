@@ -53,7 +53,7 @@ pub struct Stats {
     pub bytes_used: u64,
     /// Writes refused with [`Error::Busy`].
     pub dropped: u64,
-    /// Readers alive now.
+    /// Readers alive now (in every process, for a ring in a file).
     pub readers: u64,
     /// The ring's capacity in bytes.
     pub capacity: u64,
@@ -67,8 +67,9 @@ pub struct Stats {
     /// A ring in a file: records whose writer's process died in the middle
     /// of them, turned into lost records.
     pub reaped: u64,
-    /// A ring in a file: times an opener found no other process with the
-    /// file open and repaired what dead processes left.
+    /// A ring in a file: times an opener found no other handle with the
+    /// file open, checked every frame and repaired what dead processes
+    /// left (if anything).
     pub recoveries: u64,
 }
 

@@ -123,7 +123,7 @@ impl Shared {
     /// (`sigbus`).
     pub(crate) fn check_file(&self) -> Result<(), Error> {
         #[cfg(not(loom))]
-        if self.is_file() && crate::sigbus::broken(self.region.span().0) {
+        if self.region.broken() {
             return Err(Error::BadFile("the ring file was truncated while mapped"));
         }
         Ok(())

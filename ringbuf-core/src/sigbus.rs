@@ -9,12 +9,16 @@
 //! SIGBUS handler (installed once, with the previous one kept): a fault
 //! inside one of our mappings is answered by mapping a private page of
 //! zeros over the faulting page and returning, so the access goes on and
-//! reads zeros; the mapping is marked *broken* and every later call on that
-//! ring answers `BadFile`. A fault anywhere else goes to the previous
-//! handler (or, if there was none, kills the process as before).
+//! reads zeros; the mapping is marked *broken*. Readers that would wait and
+//! writes that take the slow path (once per slack's worth of records) then
+//! answer `BadFile`; other calls go on harmlessly on the zero pages, which
+//! are private to this process (what they write is lost, what they read is
+//! no record). A fault anywhere else goes to the previous handler (or, if
+//! there was none, kills the process as before).
 //!
-//! Zeros are safe for every reader: no marker is zero for a real frame
-//! position (`frame`), so a reader sees "nothing written here" and stops.
+//! Zeros are safe for every reader: a zero word is the marker of a frame
+//! only by chance (2^-64, `frame`), so a reader sees "nothing written
+//! here" and stops.
 //!
 //! The table of mappings is a fixed array of atomics: the handler neither
 //! locks nor allocates.
@@ -41,32 +45,31 @@ static TABLE: [Watched; SLOTS] = [EMPTY; SLOTS];
 static mut PREVIOUS: std::mem::MaybeUninit<libc::sigaction> = std::mem::MaybeUninit::uninit();
 static INSTALLED: std::sync::Once = std::sync::Once::new();
 
-/// Starts guarding the mapping of `len` bytes at `start`.
-pub(crate) fn watch(start: usize, len: usize) {
+/// Starts guarding the mapping of `len` bytes at `start`; the table slot
+/// (`None` when the table is full: the mapping is then unguarded).
+pub(crate) fn watch(start: usize, len: usize) -> Option<usize> {
     install();
-    for w in &TABLE {
+    for (i, w) in TABLE.iter().enumerate() {
         if w.start.compare_exchange(0, usize::MAX, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
             w.broken.store(false, Ordering::Relaxed);
             w.len.store(len, Ordering::Relaxed);
             w.start.store(start, Ordering::Release);
-            return;
+            return Some(i);
         }
     }
+    None
 }
 
-/// Stops guarding the mapping at `start` (before it is unmapped).
-pub(crate) fn forget(start: usize) {
-    for w in &TABLE {
-        if w.start.load(Ordering::Acquire) == start {
-            w.start.store(0, Ordering::Release);
-            return;
-        }
-    }
+/// Stops guarding the mapping in `slot` (before it is unmapped).
+pub(crate) fn forget(slot: usize) {
+    TABLE[slot].start.store(0, Ordering::Release);
 }
 
-/// True when a fault hit the mapping at `start` (the file was shrunk).
-pub(crate) fn broken(start: usize) -> bool {
-    TABLE.iter().any(|w| w.start.load(Ordering::Acquire) == start && w.broken.load(Ordering::Relaxed))
+/// True when a fault hit the mapping in `slot` (the file was shrunk): one
+/// atomic load, for slow paths of every call.
+#[inline]
+pub(crate) fn broken(slot: usize) -> bool {
+    TABLE[slot].broken.load(Ordering::Relaxed)
 }
 
 fn install() {

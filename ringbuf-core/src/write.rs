@@ -74,6 +74,7 @@ use crate::error::Error;
 use crate::frame::{frame_size, Frame, Kind, HEADER_LEN, SEQ_LIMIT};
 use crate::layout::{pos_of, CLOSED};
 use crate::pins::{Pin, Pins};
+use crate::reap::RUN_PIN;
 use crate::shared::Shared;
 use crate::sync::{fence, relax, Ordering, Pair};
 
@@ -162,8 +163,6 @@ impl Patience {
 pub(crate) struct Claim {
     skip: Option<(u64, u64)>,
     rec: u64,
-    /// Payload bytes.
-    len: u64,
     /// `mask(key, rec)`, computed once for the pending and final markers.
     mask: u64,
     seq: u64,
@@ -211,6 +210,8 @@ impl Shared {
             Some(c) => c,
             None => self.claim_slow(len, nested)?,
         };
+        // Claimed, no header stored yet (tests park a writer here).
+        crate::fault_point!(WriteAfterClaim);
         // Release fence before the first store into the data area: pairs
         // with the Acquire fence in `Shared::valid`. A reader whose copy saw
         // one of our bytes also sees the tail we saw, which evicted
@@ -259,14 +260,14 @@ impl Shared {
     /// Commits a record written by `begin`; returns its seq.
     #[inline]
     pub(crate) fn commit(&self, c: Claim) -> u64 {
-        self.finish(c.rec, c.mask, c.seq, Kind::Record, c.len);
+        self.set_kind(c.rec, c.mask, c.seq, Kind::Record);
         self.after_commit(c);
         c.seq
     }
 
     /// Gives up a record written by `begin`: readers count it as lost.
     pub(crate) fn abandon(&self, c: Claim) {
-        self.finish(c.rec, c.mask, c.seq, Kind::Dead, c.len);
+        self.set_kind(c.rec, c.mask, c.seq, Kind::Dead);
         self.after_commit(c);
     }
 
@@ -339,7 +340,7 @@ impl Shared {
         let new = Pair { pos: end, seq: cur.seq + 1 };
         // AcqRel: as in `claim`.
         h.claim.compare_exchange(cur, new, Ordering::AcqRel, Ordering::Relaxed).ok()?;
-        Some(Claim { skip: None, rec: start, len, mask: self.mask_at(start), seq: cur.seq, end })
+        Some(Claim { skip: None, rec: start, mask: self.mask_at(start), seq: cur.seq, end })
     }
 
     /// Every other case of a claim: retries, eviction, pinned bytes, Busy
@@ -424,7 +425,7 @@ impl Shared {
             match h.claim.compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     let skip = (rec != start).then(|| (start, g.dist(rec, start)));
-                    return Ok(Claim { skip, rec, len, mask: self.mask_at(rec), seq: cur.seq, end });
+                    return Ok(Claim { skip, rec, mask: self.mask_at(rec), seq: cur.seq, end });
                 }
                 Err(now) => {
                     cur = now;
@@ -483,6 +484,9 @@ impl Shared {
     pub(crate) fn evict(&self, target: u64) -> Result<(), Error> {
         let h = self.region.header();
         let g = self.geo;
+        if self.is_file() && h.pins_mask.load(Ordering::Relaxed) != 0 {
+            self.reap_pins_now_and_then();
+        }
         loop {
             let t = h.tail.load(Ordering::Acquire);
             if t.pos >= target {
@@ -491,6 +495,7 @@ impl Shared {
             // Pass whole frames in bulk, up to the target or a stalled one.
             let (mut x, mut s) = (t.pos, t.seq);
             let mut stalled = None;
+            let mut run_groups = 0;
             while x < target {
                 if let Some(size) = self.committed_size(x, s) {
                     x = g.advance(x, size);
@@ -512,6 +517,15 @@ impl Shared {
                     }
                     Frame::Unwritten => {
                         stalled = self.unwritten_extent(x, s).map(|ext| Pin { seq: s, pos: x, ext });
+                        if stalled.is_none() && x == t.pos {
+                            // A ring file: a run of headerless claims of
+                            // dead (or long stopped) writers, pinned for
+                            // good once it has blocked long enough (`reap`).
+                            if let Some((ext, k)) = self.stuck_run(x, s) {
+                                stalled = Some(Pin { seq: RUN_PIN, pos: x, ext });
+                                run_groups = k;
+                            }
+                        }
                         break;
                     }
                 }
@@ -541,7 +555,8 @@ impl Shared {
                 Pins(h).release(slot, pin.seq); // committed meanwhile: evict it normally
                 continue;
             }
-            let past = Pair { pos: g.advance(pin.pos, pin.ext), seq: pin.seq + 1 };
+            let after = if pin.seq == RUN_PIN { t.seq + run_groups } else { pin.seq + 1 };
+            let past = Pair { pos: g.advance(pin.pos, pin.ext), seq: after };
             if h.tail.compare_exchange(t, past, Ordering::AcqRel, Ordering::Acquire).is_err() {
                 Pins(h).release(slot, pin.seq); // someone else moved the tail: their pin counts
                 continue;

@@ -130,7 +130,7 @@ fn rings_in_files_under_the_same_load() {
         assert!(again.is_closed());
         let mut rd = again.reader(Start::Oldest).unwrap();
         let mut n = 0;
-        while let Some(rec) = rd.next() {
+        for rec in &mut rd {
             check_record(&rec.unwrap().data);
             n += 1;
         }

@@ -29,8 +29,8 @@ fn temp_ring(tag: &str) -> PathBuf {
 
 /// CLOCK_MONOTONIC in ns: one clock for every process.
 fn mono_ns() -> u64 {
-    // SAFETY: a valid timespec out-pointer.
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid timespec out-pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
@@ -152,7 +152,6 @@ fn spawn_reader(path: &Path, mode: &str) -> (std::process::Child, BufReader<std:
 /// process (file ring) and in a thread (memory ring), alternating runs.
 /// Returns (memory, file, lost fraction memory, lost fraction file).
 fn with_reader(plan: Plan, size: usize) -> (Spread, Spread, f64, f64) {
-    let data = vec![0x33u8; size];
     let (mut m, mut f, mut lm, mut lf) = (Vec::new(), Vec::new(), 0.0, 0.0);
     for _ in 0..plan.repeats {
         // Memory ring, reader thread.
@@ -186,7 +185,6 @@ fn with_reader(plan: Plan, size: usize) -> (Spread, Spread, f64, f64) {
         lf += v[1] / (v[0] + v[1]).max(1.0);
         drop(ring);
         let _ = std::fs::remove_file(&path);
-        let _ = &data;
     }
     let k = plan.repeats as f64;
     (Spread::of(&mut m), Spread::of(&mut f), lm / k, lf / k)
@@ -261,7 +259,6 @@ pub fn rows(plan: Plan, quick: bool, in_process: (f64, f64)) -> Vec<Row> {
             target: target.map(|_| 1.0),
             ..Default::default()
         });
-        let _ = base;
     }
     rows
 }
