@@ -2,9 +2,11 @@
 //! baseline measured in the same run (the machines are shared and noisy);
 //! every value is a median over repeated runs. Run through `scripts/bench`.
 //!
-//!     ringlog-bench [--quick] [--json FILE] [--only GROUP]
-//!     ringlog-bench --instructions write|fill|read N    (for callgrind)
-//!     ringlog-bench --file-reader PATH drain|latency    (the file rows' child)
+//! ```text
+//! ringlog-bench [--quick] [--json FILE] [--only GROUP]
+//! ringlog-bench --instructions write|fill|read N    (for callgrind)
+//! ringlog-bench --file-reader PATH drain|latency    (the file rows' child)
+//! ```
 
 mod file;
 mod many;
