@@ -341,7 +341,7 @@ impl Repairs {
                     }
                     let one = sh.unwritten_extent(x, s).map(|e| (e, 1));
                     let run = one.or_else(|| sh.unwritten_run(x, s));
-                    let (ext, k) = run.filter(|&(e, k)| e >= HEADER_LEN * k && e % 8 == 0).ok_or(DAMAGED)?;
+                    let (ext, k) = run.filter(|&(e, k)| k <= e / HEADER_LEN && e % 8 == 0).ok_or(DAMAGED)?;
                     fixes.push(Repair::Unwritten { x, seq: s, ext, groups: k });
                     groups = k;
                     Some(ext)

@@ -360,12 +360,18 @@ impl Shared {
             // `s` was written in this lap, by a later group's writer.
             if let Some((q, _)) = unmark(self.key, y, w0) {
                 if q > s && q < c.seq && !matches!(self.frame(y, q), Frame::Unwritten) {
-                    return Some((g.dist(y, x), q - s));
+                    return Self::run_fits(g.dist(y, x), q - s);
                 }
             }
             y = g.advance(y, 8);
         }
-        Some((g.dist(end, x), c.seq - s))
+        Self::run_fits(g.dist(end, x), c.seq - s)
+    }
+
+    /// A run of `groups` claims over `ext` bytes, if they fit (every claim
+    /// is at least a header long; more claims than that is damage).
+    fn run_fits(ext: u64, groups: u64) -> Option<(u64, u64)> {
+        (groups <= ext / HEADER_LEN).then_some((ext, groups))
     }
 
     /// The oldest retained frame group: the first frame boundary at or
