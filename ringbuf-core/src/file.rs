@@ -247,8 +247,8 @@ impl Shared {
         let tables = region.tables().ok_or(Error::BadFile("not a ring file"))?;
         if alone {
             // Check before taking a session: a bad file stays untouched.
-            let repairs = Repairs::find(&region, &info)?;
-            repairs.apply(&region, &info);
+            let repairs = Repairs::find(&region)?;
+            repairs.apply(&region);
             shared_open_lock(&fd)?;
         }
         let session = Session::take(fd, tables)?;
@@ -299,11 +299,11 @@ struct Repairs(Vec<Repair>);
 impl Repairs {
     /// Walks every frame from the tail to the claim of a file nobody else
     /// has open. Every frame must be whole, or a record whose writer died.
-    fn find(region: &Region, info: &HeaderInfo) -> Result<Repairs, Error> {
+    fn find(region: &Region) -> Result<Repairs, Error> {
         // A temporary view with the frame functions of `Shared` (no session:
         // this process owns nothing in the file yet, everything pending is
         // a dead writer's).
-        let view = View::new(region, info);
+        let view = View::new(region);
         let sh = &view.0;
         let g = sh.geo;
         let h = sh.header();
@@ -384,9 +384,9 @@ impl Repairs {
 
     /// Repairs the file (its opener is alone with it), and counts the
     /// check in `recoveries` (whether or not anything needed repair).
-    fn apply(&self, region: &Region, info: &HeaderInfo) {
+    fn apply(&self, region: &Region) {
         use crate::frame::Kind;
-        let view = View::new(region, info);
+        let view = View::new(region);
         let sh = &view.0;
         let h = sh.header();
         let put = |x: u64, seq: u64, kind: Kind, len: u64| sh.put_header(x, sh.mask_at(x), seq, kind, len);
@@ -455,7 +455,7 @@ impl Repairs {
 struct View(std::mem::ManuallyDrop<Shared>);
 
 impl View {
-    fn new(region: &Region, _info: &HeaderInfo) -> View {
+    fn new(region: &Region) -> View {
         // SAFETY: a bitwise copy of the region handle, never dropped
         // (ManuallyDrop): it neither unmaps nor outlives `region`.
         let alias = unsafe { std::ptr::read(region) };

@@ -740,18 +740,7 @@ fn worker_reader() {
     });
     say(format!("ready start={}", start.map_or("unknown".into(), |s| s.to_string())));
     let mut chk = Checker::new(start, false);
-    let mut progress = Instant::now();
-    loop {
-        match rd.next_timeout(Duration::from_millis(500)) {
-            Ok(rec) => {
-                chk.see(&rec);
-                progress = Instant::now();
-            }
-            Err(Error::Closed) => break,
-            Err(Error::Timeout) => assert!(progress.elapsed() < Duration::from_secs(120), "reader: stuck"),
-            Err(e) => panic!("reader: {e}"),
-        }
-    }
+    read_to_the_end(&mut rd, &mut chk, "reader", Instant::now() + Duration::from_secs(120));
     let t = mono_ns();
     say(format!(
         "end t={t} read={} lost={} lost_total={} start={}",
@@ -760,6 +749,19 @@ fn worker_reader() {
         rd.lost_total(),
         chk.start.expect("a start")
     ));
+}
+
+/// Reads `rd` until the ring is closed and drained, every record checked
+/// by `chk`; fails if that is not done by `until`.
+fn read_to_the_end(rd: &mut ringbuf_core::Reader, chk: &mut Checker, what: &str, until: Instant) {
+    loop {
+        match rd.next_timeout(Duration::from_millis(500)) {
+            Ok(rec) => chk.see(&rec),
+            Err(Error::Closed) => return,
+            Err(Error::Timeout) => assert!(Instant::now() < until, "{what}: not closed in time"),
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
 }
 
 /// A reader that reads only when told ("read": everything there is now),
@@ -943,15 +945,7 @@ fn procs_writers_and_readers_in_many_processes_share_one_ring() {
         let mut rd = ring.reader(Start::Oldest).unwrap();
         thread::spawn(move || {
             let mut chk = Checker::new(Some(0), false);
-            let until = Instant::now() + Duration::from_secs(200);
-            loop {
-                match rd.next_timeout(Duration::from_millis(500)) {
-                    Ok(rec) => chk.see(&rec),
-                    Err(Error::Closed) => break,
-                    Err(Error::Timeout) => assert!(Instant::now() < until, "own reader: stuck"),
-                    Err(e) => panic!("own reader: {e}"),
-                }
-            }
+            read_to_the_end(&mut rd, &mut chk, "own reader", Instant::now() + Duration::from_secs(200));
             (chk, rd.lost_total())
         })
     };
@@ -1218,15 +1212,7 @@ fn procs_writers_killed_at_random_moments_lose_only_their_own_records() {
         let limit = Duration::from_secs(120 + kills_wanted / 2);
         Some(thread::spawn(move || {
             let mut chk = Checker::new(Some(0), true);
-            let until = Instant::now() + limit;
-            loop {
-                match rd.next_timeout(Duration::from_millis(500)) {
-                    Ok(rec) => chk.see(&rec),
-                    Err(Error::Closed) => break,
-                    Err(Error::Timeout) => assert!(Instant::now() < until, "stream reader: not closed in time"),
-                    Err(e) => panic!("stream reader: {e}"),
-                }
-            }
+            read_to_the_end(&mut rd, &mut chk, "stream reader", Instant::now() + limit);
             (chk, rd.lost_total())
         }))
     };
