@@ -135,6 +135,10 @@ pub use reap::STALL_UNWRITTEN;
 pub use ring::{Flush, Ring, Stats, MAX_CAPACITY, MIN_CAPACITY};
 pub use write::BUSY_WAIT;
 
+/// The version of the region layout (docs/FORMAT.md) this build reads and
+/// writes; a ring file of another version is refused ([`Error::BadFile`]).
+pub const FORMAT_VERSION: u32 = layout::VERSION;
+
 /// Bytes of framing per record: a 16-byte header, then padding of the
 /// payload to a multiple of 8.
 pub const RECORD_HEADER: usize = frame::HEADER_LEN as usize;
