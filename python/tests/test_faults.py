@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import threading
@@ -124,3 +126,81 @@ def test_a_signal_handler_that_raises_interrupts_the_wait() -> None:
             rd.next()
     finally:
         signal.signal(signal.SIGUSR1, old)
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["next()", "next(timeout=1)", "for rec in rd", "lost_total", "async for", "a new reader"],
+)
+def test_fork_while_a_thread_waits_in_next_each_call_raises_forked_in_the_child(call: str) -> None:
+    """A thread blocked in rd.next() when the process forks: the child's
+    copy of the reader's lock is held by a thread that does not exist
+    there. Every call must raise Forked at once (it hung, or returned None)."""
+    ring = ringlog.Ring(1 << 16)
+    rd = ring.reader()
+    started = threading.Event()
+
+    def blocked() -> None:
+        started.set()
+        with contextlib.suppress(ringlog.Closed):
+            rd.next()  # holds the reader's lock while it waits (in slices)
+
+    t = threading.Thread(target=blocked)
+    t.start()
+    started.wait(5)
+    time.sleep(0.2)  # well inside a wait slice: the lock is held now or soon
+
+    def attempt() -> None:
+        if call == "next()":
+            rd.next()
+        elif call == "next(timeout=1)":
+            rd.next(timeout=1)
+        elif call == "for rec in rd":
+            for _ in rd:
+                pass
+        elif call == "lost_total":
+            _ = rd.lost_total
+        elif call == "async for":
+
+            async def drain() -> None:
+                async for _ in rd:
+                    pass
+
+            asyncio.run(drain())
+        else:
+            ring.reader()
+
+    import warnings
+
+    codes = []
+    for _ in range(5):  # several forks: the lock is caught held in most
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                signal.alarm(10)  # a hang kills the child (SIGALRM) instead
+                try:
+                    attempt()
+                    code = 10  # returned instead of raising
+                except ringlog.Forked:
+                    code = 0
+            except BaseException:  # noqa: BLE001
+                code = 2
+            os._exit(code)
+        deadline = time.monotonic() + 20
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise AssertionError(f"{call}: the child hung")
+            time.sleep(0.01)
+        codes.append(os.waitstatus_to_exitcode(status))
+        time.sleep(0.03)
+    ring.close()
+    t.join(timeout=10)
+    assert codes == [0] * 5, f"{call}: child exit codes {codes} (10: no Forked raised, -14: hung until SIGALRM)"

@@ -56,6 +56,22 @@ def test_write_takes_bytes_like_and_str_and_returns_the_seq() -> None:
     assert rd.next(timeout=0) is None
 
 
+def test_write_takes_any_buffer_as_bytes_would() -> None:
+    import array
+
+    ring = ringlog.Ring(4096)
+    rd = ring.reader()
+    ints = array.array("i", [1, -2, 3])
+    doubles = array.array("d", [0.5, -1.25])
+    strided = memoryview(b"abcdefgh")[::2]  # not contiguous
+    cases: list[object] = [ints, memoryview(doubles), strided, memoryview(ints).cast("B")[2:]]
+    for obj in cases:
+        ring.write(obj)  # type: ignore[arg-type]
+    got = [rd.next(timeout=0) for _ in cases]
+    assert [r.data for r in got if r] == [bytes(o) for o in cases]  # type: ignore[call-overload]
+    assert [r.seq for r in got if r] == [0, 1, 2, 3]
+
+
 @pytest.mark.parametrize("bad", [123, None, 1.5, ["a"], object()])
 def test_write_refuses_other_types(bad: object) -> None:
     ring = ringlog.Ring(4096)

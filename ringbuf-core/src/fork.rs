@@ -24,9 +24,12 @@ pub fn forked_child() {
     GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The current fork generation.
+/// The current fork generation: how many times this process (or its
+/// ancestors, since the first ring was made) forked into a child. A binding
+/// that remembers it can refuse an inherited object before touching any of
+/// its locks.
 #[inline]
-pub(crate) fn generation() -> u64 {
+pub fn generation() -> u64 {
     GENERATION.load(Ordering::Relaxed)
 }
 

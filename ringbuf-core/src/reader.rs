@@ -446,6 +446,19 @@ impl Reader {
         self.next_record(Deadline::poll())
     }
 
+    /// Waits up to `timeout` (`None`: forever) until the next record can be
+    /// read, without reading it: the next `try_next` (or any read) returns
+    /// it, with its `lost`. For event loops: a wait that is abandoned
+    /// consumes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when no record came in time, [`Error::Closed`] at
+    /// the end of a closed ring, [`Error::Forked`] in the child of a fork.
+    pub fn wait_ready(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        self.locate(Deadline::after(timeout)).map(|_| ())
+    }
+
     /// Reads the byte stream: the payloads of consecutive records back to
     /// back, a record possibly split across calls. Waits up to `timeout`
     /// for the first byte (`None`: forever), then returns what is there

@@ -502,3 +502,44 @@ fn a_ring_full_of_records_still_being_written_refuses_a_write() {
     assert_eq!(ring.pins_in_use(), 0);
     assert_eq!(ring.write(&big), Ok(3));
 }
+
+#[test]
+fn wait_ready_waits_without_reading_and_keeps_the_loss() {
+    let ring = Ring::new(4096).unwrap();
+    let mut rd = ring.reader(Start::Oldest).unwrap();
+    assert_eq!(rd.wait_ready(Some(Duration::from_millis(20))), Err(Error::Timeout));
+
+    let writer = {
+        let ring = ring.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            ring.write(b"late").unwrap();
+        })
+    };
+    let t0 = Instant::now();
+    assert_eq!(rd.wait_ready(Some(Duration::from_secs(10))), Ok(()));
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    writer.join().unwrap();
+    // Waiting again, or many times, reads nothing.
+    assert_eq!(rd.wait_ready(None), Ok(()));
+    let rec = rd.try_next().unwrap();
+    assert_eq!((rec.seq, rec.lost, &rec.data[..]), (0, 0, &b"late"[..]));
+
+    // Lapped while ready: the loss found by wait_ready is reported by the read.
+    for i in 0..200u32 {
+        ring.write(&i.to_le_bytes()).unwrap();
+    }
+    assert_eq!(rd.wait_ready(Some(Duration::ZERO)), Ok(()));
+    let rec = rd.try_next().unwrap();
+    assert!(rec.lost > 0);
+    let (mut read, mut lost) = (1, rec.lost);
+    while let Ok(r) = rd.try_next() {
+        read += 1;
+        lost += r.lost;
+    }
+    assert_eq!(read + lost, 200, "records read + lost = written since seq 1");
+    assert_eq!(rd.lost_total(), lost);
+
+    ring.close().unwrap();
+    assert_eq!(rd.wait_ready(None), Err(Error::Closed));
+}

@@ -9,6 +9,7 @@
 
 use pyo3::prelude::*;
 
+mod aio;
 mod errors;
 mod reader;
 mod ring;

@@ -249,8 +249,9 @@ impl PyRing {
 
     /// write(data) -> int
     ///
-    /// Appends one record and returns its seq. `data` is bytes, bytearray,
-    /// memoryview or str (written as UTF-8). The record is visible to
+    /// Appends one record and returns its seq. `data` is bytes, str
+    /// (written as UTF-8) or any object with the buffer protocol (bytearray,
+    /// memoryview, array.array, ...: its bytes as bytes(data) gives them). The record is visible to
     /// every reader when this returns. Never waits for a reader or for
     /// another writer.
     ///
@@ -276,10 +277,19 @@ impl PyRing {
                 let bytes = buf.to_vec(py)?;
                 self.write_bytes(py, &bytes)
             }
-            Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                "write() takes bytes, bytearray, memoryview or str, not {}",
-                data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-            ))),
+            // Any other buffer (array('i'), a memoryview of array('d'), a
+            // non-contiguous view): its bytes as bytes(x) gives them.
+            Err(_) => match py.import("builtins")?.getattr("memoryview")?.call1((data,)) {
+                Ok(view) => {
+                    let bytes = view.call_method0("tobytes")?;
+                    view.call_method0("release")?;
+                    self.write_bytes(py, bytes.cast::<PyBytes>()?.as_bytes())
+                }
+                Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "write() takes bytes, str or any object supporting the buffer protocol, not {}",
+                    data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                ))),
+            },
         }
     }
 
