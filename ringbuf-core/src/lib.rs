@@ -118,6 +118,7 @@ mod snapshot;
 pub mod image;
 mod file;
 mod line;
+mod log_writer;
 mod ring;
 
 pub use error::Error;
@@ -130,6 +131,7 @@ macro_rules! fault_point {
     };
 }
 pub(crate) use fault_point;
+pub use log_writer::LogWriter;
 pub use reader::{Reader, Record, RecordInfo, Start};
 pub use reap::STALL_UNWRITTEN;
 pub use ring::{Flush, Ring, Stats, MAX_CAPACITY, MIN_CAPACITY};
@@ -151,5 +153,5 @@ pub const fn record_size(len: usize) -> usize {
 
 /// The README's Rust example, compiled and run as a doctest.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeExample;
