@@ -37,7 +37,8 @@ pub enum Command {
 Each record is printed as written; one without a trailing newline gets one.
 dump does not wait for new records: it prints what the ring held when it
 started and exits. It works on the file of a program that crashed (records
-it was writing when it died are left out).
+it was writing when it died are left out). --json: as for tail (see
+ringlog tail --help).
 
 Examples:
   ringlog dump app.ring
@@ -63,6 +64,10 @@ the next seq there, before each batch of records is written to stdout
 and when it exits. A record is never printed twice by successive runs;
 what was overwritten between two runs is reported as lost. This is the
 source for a log shipper (docs/SHIPPING.md).
+
+--json prints {\"seq\":S,\"lost\":L,\"data\":\"...\"} per record: data is the
+record as UTF-8 text; a record that is not valid UTF-8 has each invalid
+byte shown as \\xNN in data and its exact bytes in \"data_base64\".
 
 Examples:
   ringlog tail app.ring
