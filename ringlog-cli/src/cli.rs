@@ -62,8 +62,9 @@ up to every record written since tail started.
 (or at --from, default oldest, when PATH does not exist yet) and saves
 the next seq there, before each batch of records is written to stdout
 and when it exits. A record is never printed twice by successive runs;
-what was overwritten between two runs is reported as lost. This is the
-source for a log shipper (docs/SHIPPING.md).
+what was overwritten between two runs is reported as lost. One tail at a
+time uses a cursor (a lock on PATH.lock; a second one waits up to 5 s,
+then exits 1). This is the source for a log shipper (docs/SHIPPING.md).
 
 --json prints {\"seq\":S,\"lost\":L,\"data\":\"...\"} per record: data is the
 record as UTF-8 text; a record that is not valid UTF-8 has each invalid
@@ -105,7 +106,7 @@ Examples:
 The command's output still reaches the terminal (stdout to stdout, stderr
 to stderr) as it is produced; each line also becomes one record. ringlog
 exits with the command's exit status (128 + N when it was killed by signal
-N). SIGTERM, SIGHUP and SIGQUIT sent to ringlog are passed to the command;
+N; 127 when it was not found, 126 when it could not be run). SIGTERM, SIGHUP and SIGQUIT sent to ringlog are passed to the command;
 Ctrl-C reaches it directly, as the terminal sends it to both. A missing
 file is created with --capacity.
 
@@ -176,7 +177,8 @@ impl std::str::FromStr for From {
 pub struct TailArgs {
     /// The ring file.
     pub file: PathBuf,
-    /// Print the last N records (default 10).
+    /// Print the records among the last N written (default 10; a record
+    /// whose writer was killed mid-record counts, reported as lost).
     #[arg(short = 'n', long = "lines", value_name = "N", conflicts_with = "from")]
     pub lines: Option<u64>,
     /// Follow: wait for new records and print each as it is written.
@@ -209,7 +211,7 @@ pub struct WriteArgs {
     /// The ring file (created if missing).
     pub file: PathBuf,
     /// The record; without it, each line of stdin is a record.
-    pub message: Vec<String>,
+    pub message: Vec<std::ffi::OsString>,
     /// Capacity of a ring created here, framing included (e.g. 1048576,
     /// 64KiB, 16MiB; default 1MiB).
     #[arg(long, value_name = "BYTES")]

@@ -34,6 +34,9 @@ impl Fail {
         match e {
             Error::Io(libc::ENOENT) => Fail(format!("{p}: no such file")),
             Error::BadFile(why) => Fail(format!("{p}: not a usable ring file: {why}")),
+            Error::Io(errno) => {
+                Fail(format!("{p}: cannot {what}: {}", plain(&std::io::Error::from_raw_os_error(errno))))
+            }
             e => Fail(format!("{p}: cannot {what}: {e}")),
         }
     }

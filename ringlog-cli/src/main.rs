@@ -69,8 +69,14 @@ fn exit_usage(e: clap::Error) -> ! {
         }
         _ => {
             let text = e.render().to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-            let first = first.trim_start_matches("error: ");
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("Usage:"));
+            let mut first = lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string();
+            // "the following required arguments were not provided:" names
+            // them on the lines after it.
+            if first.ends_with(':') {
+                let names: Vec<&str> = lines.take_while(|l| l.starts_with('<') || l.starts_with('-')).collect();
+                first = format!("{} {}", first, names.join(" "));
+            }
             eprintln!("ringlog: {first} (see ringlog --help)");
             std::process::exit(1);
         }

@@ -22,5 +22,5 @@ pub fn run(args: DumpArgs) -> Result<(), Fail> {
         return Ok(());
     }
     let mut reader = ring.reader(Start::Seq(first)).map_err(|e| Fail::ring(&args.file, "read the ring", e))?;
-    stream::print(&mut reader, Until::Seq(end), Print { json: args.json, cursor: None })
+    stream::print(&mut reader, Until::Seq { from: first, end }, Print { json: args.json, cursor: None })
 }

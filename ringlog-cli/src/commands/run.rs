@@ -20,18 +20,22 @@ pub fn run(args: RunArgs) -> Result<i32, Fail> {
     let (program, rest) = args.command.split_first().ok_or_else(|| Fail("run: no command given".into()))?;
     // Ctrl-C goes to the whole foreground group: the command gets it from
     // the terminal and decides; ringlog stays to capture its last words
-    // and pass its exit status on.
-    // SAFETY: installs SIG_IGN, no handler code runs.
-    unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    // and pass its exit status on. A handler (not SIG_IGN, which the
+    // command would inherit across exec) that only sets a flag nobody reads.
+    signal_hook::flag::register(libc::SIGINT, std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)))
+        .map_err(|e| Fail(format!("cannot install a signal handler: {e}")))?;
     let mut signals = signal_hook::iterator::Signals::new(FORWARDED)
         .map_err(|e| Fail(format!("cannot install a signal handler: {e}")))?;
-    let mut child = Command::new(program)
-        .args(rest)
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Fail(format!("{}: cannot run it: {}", program.to_string_lossy(), plain(&e))))?;
+    let spawned =
+        Command::new(program).args(rest).stdin(Stdio::inherit()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            // As a shell says it, with a shell's status: 127 not found, 126 not runnable.
+            eprintln!("ringlog: {}: cannot run it: {}", program.to_string_lossy(), plain(&e));
+            return Ok(if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 });
+        }
+    };
     let pid = child.id() as libc::pid_t;
     let handle = signals.handle();
     let forwarder = std::thread::spawn(move || {

@@ -58,7 +58,7 @@ pub fn run(args: TailArgs) -> Result<(), Fail> {
             if first >= st.written {
                 return Ok(());
             }
-            Until::Seq(st.written)
+            Until::Seq { from: first, end: st.written }
         }
     };
     stream::print(&mut reader, until, Print { json: args.json, cursor: cursor.as_mut() })

@@ -15,7 +15,9 @@ pub fn run(args: WriteArgs) -> Result<(), Fail> {
     let ring = open::for_writing(&args.file, args.capacity)?;
     let mut sink = LineSink::new(&args.file, &ring);
     if !args.message.is_empty() {
-        let mut line = args.message.join(" ").into_bytes();
+        // Records are bytes: arguments that are not UTF-8 are written as given.
+        use std::os::unix::ffi::OsStrExt;
+        let mut line = args.message.join(std::ffi::OsStr::new(" ")).as_bytes().to_vec();
         line.push(b'\n');
         return match ring.write(&line) {
             Ok(_) => Ok(()),
