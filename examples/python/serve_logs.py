@@ -3,10 +3,14 @@
 The application logs through `logging` into a RingHandler (and also to a
 file). A stdlib HTTP server streams the ring to every client that connects:
 GET /logs answers with a chunked response that starts at the oldest
-retained record, sends each record as soon as it is written, and ends
-cleanly when the ring closes. A slow client does not slow the application
+retained record (GET /logs?start=newest: at what is logged from now on),
+sends each record as soon as it is written, and ends cleanly when the
+ring closes. A slow client does not slow the application
 down: its reader is lapped, and the stream tells it how many records it
-missed ("[ringlog: N records lost]").
+missed ("[ringlog: N records lost]"). Each line is RingHandler's default
+format, ISO 8601 local time, level, logger, message:
+
+    2025-03-14T09:26:53.589+01:00 INFO app: line 7 of the application log
 
     python examples/python/serve_logs.py               # logs a line every 100 ms, until Ctrl-C
     curl -N http://127.0.0.1:8080/logs                  # in another terminal
@@ -34,6 +38,7 @@ import socket
 import sys
 import threading
 import time
+from typing import Literal
 
 import ringlog
 
@@ -49,7 +54,7 @@ class LogStreamHandler(http.server.BaseHTTPRequestHandler):
         if self.path.split("?")[0] != "/logs":
             self.send_error(404, "try /logs")
             return
-        start = "newest" if "start=newest" in self.path else "oldest"
+        start: Literal["oldest", "newest"] = "newest" if "start=newest" in self.path else "oldest"
         if self.sndbuf:
             # Bound what a stalled client can have queued in the kernel:
             # past that, its reader falls behind and is lapped instead.

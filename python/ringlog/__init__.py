@@ -28,9 +28,18 @@ there after the writer crashes or is killed:
 A file that is not a ring is refused with `BadFile` (also a `ValueError`),
 untouched; system errors are `OSError` (`FileNotFoundError`, ...).
 
-`RingHandler` puts `logging` records into a ring; `JsonFormatter` makes each
-one a JSON object. `async for rec in reader` reads without blocking an
-asyncio event loop.
+`RingHandler` puts `logging` records into a ring, one line each (by default
+"2025-03-14T09:26:53.589+01:00 INFO app: message", `TextFormatter`);
+`JsonFormatter` makes each one a JSON object instead. Like MemoryHandler it
+can send what the ring holds to another handler on an ERROR (`target=`,
+`flush_level=`). `logging.config.dictConfig` and `fileConfig` build it
+from plain values (`capacity`, `path`). `async for rec in reader` reads
+without blocking an asyncio event loop.
+
+`install_crash_dump(ring, path)` writes the ring's records to a file when
+the process dies of SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT, from a
+native signal handler, and then passes the signal on (to faulthandler, if
+it is enabled, which still prints its traceback).
 
 Waiting calls (`Reader.next`, iteration, `Ring.flush`) release the GIL and
 wake every 50 ms to run signal handlers, so Ctrl-C interrupts them and a
@@ -43,6 +52,7 @@ ringlog is `InternalError`, never a crash.
 
 from ._ringlog import (
     MAX_CAPACITY,
+    MAX_CRASH_DUMPS,
     MIN_CAPACITY,
     BadFile,
     Busy,
@@ -57,11 +67,14 @@ from ._ringlog import (
     RingError,
     TooLarge,
     __version__,
+    install_crash_dump,
 )
-from .handler import JsonFormatter, RingHandler
+from .handler import DEFAULT_FORMAT, JsonFormatter, RingHandler, TextFormatter
 
 __all__ = [
+    "DEFAULT_FORMAT",
     "MAX_CAPACITY",
+    "MAX_CRASH_DUMPS",
     "MIN_CAPACITY",
     "BadFile",
     "Busy",
@@ -76,6 +89,8 @@ __all__ = [
     "Ring",
     "RingError",
     "RingHandler",
+    "TextFormatter",
     "TooLarge",
     "__version__",
+    "install_crash_dump",
 ]

@@ -3,7 +3,7 @@
 import asyncio
 import os
 from types import TracebackType
-from typing import Final, final
+from typing import Final, Literal, final
 
 from _typeshed import HasFileno, SupportsWrite
 from typing_extensions import Buffer
@@ -17,6 +17,7 @@ __all__ = [
     "InternalError",
     "InvalidArgument",
     "MAX_CAPACITY",
+    "MAX_CRASH_DUMPS",
     "MIN_CAPACITY",
     "NoMemory",
     "Reader",
@@ -25,11 +26,13 @@ __all__ = [
     "RingError",
     "TooLarge",
     "__version__",
+    "install_crash_dump",
 ]
 
 __version__: Final[str]
 MIN_CAPACITY: Final[int]
 MAX_CAPACITY: Final[int]
+MAX_CRASH_DUMPS: Final[int]
 
 class RingError(Exception): ...
 class Closed(RingError): ...
@@ -86,7 +89,7 @@ class Ring:
     @property
     def readers(self) -> int: ...
     def write(self, data: Buffer | str, /) -> int: ...
-    def reader(self, start: str = "oldest", *, seq: int | None = None) -> Reader: ...
+    def reader(self, start: Literal["oldest", "newest"] = "oldest", *, seq: int | None = None) -> Reader: ...
     def flush(self, timeout: float | None = None) -> bool: ...
     def close(self) -> None: ...
     def snapshot(self) -> bytes: ...
@@ -100,3 +103,9 @@ class Ring:
         tb: TracebackType | None,
         /,
     ) -> bool: ...
+
+def install_crash_dump(
+    ring: Ring,
+    file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | int | HasFileno,
+    /,
+) -> None: ...

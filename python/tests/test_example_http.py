@@ -3,6 +3,7 @@ loopback, one fast and one deliberately slow, each checked line by line."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import socket
 import subprocess
@@ -13,7 +14,8 @@ from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python" / "serve_logs.py"
 LINES = 3000
-LINE = re.compile(r"^line (\d+) of the application log$")
+# RingHandler's default format: ISO 8601 local time, level, logger, message.
+LINE = re.compile(r"^(\S+) INFO app: line (\d+) of the application log$")
 LOST = re.compile(r"^\[ringlog: (\d+) records lost\]$")
 
 
@@ -57,13 +59,18 @@ def check_stream(body: bytes) -> tuple[int, int]:
     """Lines in order; every gap announced by an exact lost count; every
     line of the application accounted for. Returns (lines, lost)."""
     expected, read, lost, pending = 0, 0, 0, 0
+    last: datetime.datetime | None = None
     for text in body.decode().splitlines():
         if m := LOST.match(text):
             pending += int(m.group(1))
             continue
         m = LINE.match(text)
         assert m, f"unexpected line {text!r}"
-        i = int(m.group(1))
+        stamp = datetime.datetime.fromisoformat(m.group(1))
+        assert stamp.tzinfo is not None and stamp.microsecond % 1000 == 0, "milliseconds and a UTC offset"
+        assert last is None or stamp >= last, "one thread logs: the times never go back"
+        last = stamp
+        i = int(m.group(2))
         assert i == expected + pending, f"line {i} after {expected - 1} with {pending} lost announced"
         lost += pending
         pending = 0

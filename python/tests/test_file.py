@@ -701,7 +701,9 @@ def test_ring_handler_with_a_path(tmp_path: Path) -> None:
         log.removeHandler(h)
         h.close()
     assert not h.ring.closed, "closing the handler leaves the ring open"
-    assert [r.data for r in read_all(ringlog.Ring.open(path))] == [b"to the file ring\n"]
+    assert [r.data.split(b" ", 1)[1] for r in read_all(ringlog.Ring.open(path))] == [
+        b"INFO test.file.handler: to the file ring\n"
+    ]
 
     h3 = ringlog.RingHandler(path=tmp_path / "small.ring", capacity=4096)
     assert h3.ring.capacity == 4096
@@ -733,7 +735,7 @@ def test_dict_config_builds_a_file_ring_handler(tmp_path: Path) -> None:
     try:
         log.debug("filtered out")
         log.info("kept")
-        assert [r.data for r in read_all(ringlog.Ring.open(path))] == [b"kept\n"]
+        assert [r.data.split(b" ", 1)[1] for r in read_all(ringlog.Ring.open(path))] == [b"INFO " + name.encode() + b": kept\n"]
     finally:
         for h in list(log.handlers):
             log.removeHandler(h)
@@ -771,7 +773,8 @@ def test_example_serves_a_file_ring_another_process_reads(tmp_path: Path) -> Non
             assert server.stdout.read().strip() == f"logged {lines} lines"
         finally:
             server.kill()
-    assert got == [f"line {i} of the application log\n" for i in range(lines)]
+    # RingHandler's default format: "<ISO 8601 time> INFO app: <message>".
+    assert [g.split(" ", 1)[1] for g in got] == [f"INFO app: line {i} of the application log\n" for i in range(lines)]
     assert path.read_bytes()[:8] == b"RINGLOG\0"
     # The file outlives the example: its records are there for the next reader.
     assert [r.data.decode() for r in read_all(ringlog.Ring.open(path))] == got

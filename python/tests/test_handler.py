@@ -48,6 +48,7 @@ def test_level_and_filters_apply(ring: ringlog.Ring) -> None:
     log = logging.getLogger("test.handler.level")
     log.propagate = False
     handler = ringlog.RingHandler(ring, level=logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(lambda r: "secret" not in r.getMessage())
     log.addHandler(handler)
     try:
@@ -133,7 +134,9 @@ def test_a_message_longer_than_max_record_is_truncated_not_dropped() -> None:
     ring = ringlog.Ring(4096)  # max_record 1024
     log = logging.getLogger("test.handler.long")
     log.propagate = False
-    log.addHandler(ringlog.RingHandler(ring))
+    handler = ringlog.RingHandler(ring)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
     try:
         log.warning("start " + "y" * 5000 + " end")
     finally:

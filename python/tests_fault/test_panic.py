@@ -118,6 +118,7 @@ def test_busy_is_a_ring_error_counted_by_the_ring_and_the_handler() -> None:
     log = logging.getLogger("test.busy")
     log.propagate = False
     handler = ringlog.RingHandler(ring)
+    handler.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(handler)
     try:
         panic_at(BUSY)

@@ -10,6 +10,7 @@
 use pyo3::prelude::*;
 
 mod aio;
+mod crash;
 mod errors;
 mod reader;
 mod ring;
@@ -28,6 +29,7 @@ fn _test_panic_at(point: u32) -> bool {
 fn _ringlog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(feature = "fault-injection")]
     m.add_function(wrap_pyfunction!(_test_panic_at, m)?)?;
+    m.add_function(wrap_pyfunction!(crash::install_crash_dump, m)?)?;
     m.add_class::<ring::PyRing>()?;
     m.add_class::<reader::PyReader>()?;
     m.add_class::<reader::PyRecord>()?;
@@ -35,5 +37,6 @@ fn _ringlog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MIN_CAPACITY", ringbuf_core::MIN_CAPACITY)?;
     m.add("MAX_CAPACITY", ringbuf_core::MAX_CAPACITY)?;
+    m.add("MAX_CRASH_DUMPS", crash::MAX_DUMPS)?;
     Ok(())
 }

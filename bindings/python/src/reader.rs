@@ -98,7 +98,7 @@ impl PyReader {
     /// panics.
     fn next_record(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Outcome> {
         self.check_fork(py)?;
-        let deadline = wait::deadline(py, timeout)?;
+        let deadline = wait::deadline(py, "next", timeout)?;
         // Fast path: a record is there and nobody else uses the reader.
         if let Some(mut reader) = self.inner.try_lock() {
             match errors::guard("read", || reader.try_next()) {
@@ -157,7 +157,8 @@ impl PyReader {
     /// takes; 0: only polls) and returns None when none came. Raises Closed
     /// at the end of a closed ring.
     #[pyo3(signature = (timeout = None))]
-    fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<PyRecord>> {
+    fn next(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PyRecord>> {
+        let timeout = wait::timeout_arg("next", timeout)?;
         match self.next_record(py, timeout)? {
             Outcome::Record(rec) => Ok(Some(PyRecord::new(py, rec))),
             Outcome::Timeout => Ok(None),

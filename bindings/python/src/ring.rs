@@ -1,6 +1,7 @@
 //! `ringlog.Ring`.
 
 use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 use ringbuf_core::{Ring, Start, MAX_CAPACITY, MIN_CAPACITY};
@@ -27,7 +28,7 @@ const DETACH_AT: usize = 64 * 1024;
 /// A Ring is also a context manager that closes it on exit.
 #[pyclass(module = "ringlog", name = "Ring", frozen)]
 pub(crate) struct PyRing {
-    ring: Ring,
+    pub(crate) ring: Ring,
 }
 
 impl PyRing {
@@ -83,6 +84,57 @@ fn capacity_arg(capacity: &Bound<'_, PyAny>) -> PyResult<i128> {
             capacity.get_type().name().map(|n| n.to_string()).unwrap_or_default()
         ))
     })
+}
+
+/// Where `reader(start, seq=...)` starts; errors name the argument.
+fn reader_start(py: Python<'_>, start: Option<&Bound<'_, PyAny>>, seq: Option<&Bound<'_, PyAny>>) -> PyResult<Start> {
+    let type_name = |v: &Bound<'_, PyAny>| v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    let start = match start {
+        None => None,
+        Some(s) => match s.cast::<PyString>() {
+            Ok(s) => Some(s.to_str()?.to_owned()),
+            Err(_) => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "reader(): start must be \"oldest\" or \"newest\", not {} ({})",
+                    type_name(s),
+                    s.repr().map(|r| r.to_string()).unwrap_or_default()
+                )))
+            }
+        },
+    };
+    let seq = match seq {
+        None => None,
+        Some(n) if n.is_none() => None,
+        Some(n) => {
+            if n.is_instance_of::<pyo3::types::PyBool>() || !n.is_instance_of::<PyInt>() {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "reader(): seq must be an int (a record's seq) or None, not {}",
+                    type_name(n)
+                )));
+            }
+            match n.extract::<u64>() {
+                Ok(v) => Some(v),
+                // OverflowError, as for any int out of a C type's range.
+                Err(_) if n.lt(0)? => {
+                    return Err(PyOverflowError::new_err(format!("reader(): seq must be >= 0, got {n}")))
+                }
+                Err(_) => return Err(PyOverflowError::new_err(format!("reader(): seq must be < 2**64, got {n}"))),
+            }
+        }
+    };
+    match (start.as_deref(), seq) {
+        (None | Some("oldest"), None) => Ok(Start::Oldest),
+        (Some("newest"), None) => Ok(Start::Newest),
+        // start="oldest" (the default, also when given) and "seq" go with seq.
+        (None | Some("oldest" | "seq"), Some(n)) => Ok(Start::Seq(n)),
+        (Some("newest"), Some(_)) => {
+            Err(errors::invalid(py, "reader(): seq cannot be combined with start=\"newest\"".to_owned()))
+        }
+        (Some(other), _) => Err(errors::invalid(
+            py,
+            format!("reader(): start must be \"oldest\" or \"newest\" (or give seq=n alone), not {other:?}"),
+        )),
+    }
 }
 
 /// `file.fileno()` when `file` has one that works; None for objects
@@ -300,19 +352,14 @@ impl PyRing {
     /// seq=n starts at record n (if it was evicted: at the oldest retained
     /// record, the gap reported as lost; if it is not written yet: waits
     /// for it). Readers may be made at any time, also after close().
-    #[pyo3(signature = (start = "oldest", *, seq = None))]
-    fn reader(&self, py: Python<'_>, start: &str, seq: Option<u64>) -> PyResult<PyReader> {
-        let start = match (start, seq) {
-            ("oldest", None) => Start::Oldest,
-            ("newest", None) => Start::Newest,
-            ("oldest" | "seq", Some(n)) => Start::Seq(n),
-            (other, _) => {
-                return Err(errors::invalid(
-                    py,
-                    format!("start must be \"oldest\" or \"newest\" (or give seq=n alone), not {other:?}"),
-                ))
-            }
-        };
+    #[pyo3(signature = (start = None, *, seq = None), text_signature = "($self, start='oldest', *, seq=None)")]
+    fn reader(
+        &self,
+        py: Python<'_>,
+        start: Option<&Bound<'_, PyAny>>,
+        seq: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyReader> {
+        let start = reader_start(py, start, seq)?;
         match self.ring.reader(start) {
             Ok(reader) => Ok(PyReader::new(reader)),
             Err(e) => Err(errors::to_py(py, e)),
@@ -327,8 +374,8 @@ impl PyRing {
     /// as long as it takes; 0: only check). Never blocks writers.
     /// Interruptible by Ctrl-C.
     #[pyo3(signature = (timeout = None))]
-    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        let deadline = wait::deadline(py, timeout)?;
+    fn flush(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+        let deadline = wait::deadline(py, "flush", wait::timeout_arg("flush", timeout)?)?;
         let flush = self.ring.start_flush().map_err(|e| errors::to_py(py, e))?;
         let done = wait::sliced(py, deadline, |slice| match errors::guard("flush", || flush.wait_timeout(slice)) {
             Ok(Ok(())) => Slice::Done(Ok(Ok(()))),

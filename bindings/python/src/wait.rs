@@ -9,11 +9,34 @@ use crate::errors;
 /// Longest stretch spent without the GIL before checking for signals.
 pub(crate) const SLICE: Duration = Duration::from_millis(50);
 
-/// A timeout argument: `None` waits forever; seconds otherwise.
-pub(crate) fn deadline(py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Instant>> {
+/// A `timeout` argument of `func` (for messages: "next", "flush"): None,
+/// or a number of seconds (int, float, anything with `__float__`).
+pub(crate) fn timeout_arg(func: &str, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
+    let Some(t) = timeout else { return Ok(None) };
+    if t.is_none() {
+        return Ok(None);
+    }
+    if t.is_instance_of::<pyo3::types::PyString>() || t.is_instance_of::<pyo3::types::PyBytes>() {
+        return Err(type_error(func, t));
+    }
+    t.extract::<f64>().map(Some).map_err(|_| type_error(func, t))
+}
+
+fn type_error(func: &str, t: &Bound<'_, PyAny>) -> PyErr {
+    pyo3::exceptions::PyTypeError::new_err(format!(
+        "{func}(): timeout must be a number of seconds or None, not {}",
+        t.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+    ))
+}
+
+/// The deadline of a wait of `timeout` seconds (`None`: forever), for
+/// `func`'s messages; InvalidArgument for a negative or NaN timeout.
+pub(crate) fn deadline(py: Python<'_>, func: &str, timeout: Option<f64>) -> PyResult<Option<Instant>> {
     match timeout {
         None => Ok(None),
-        Some(t) if t.is_nan() || t < 0.0 => Err(errors::invalid(py, format!("timeout must be >= 0 or None, got {t}"))),
+        Some(t) if t.is_nan() || t < 0.0 => {
+            Err(errors::invalid(py, format!("{func}(): timeout must be >= 0 or None, got {t}")))
+        }
         Some(t) => Ok(Instant::now().checked_add(Duration::try_from_secs_f64(t).unwrap_or(Duration::MAX))),
     }
 }
