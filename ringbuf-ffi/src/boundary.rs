@@ -1,7 +1,10 @@
 //! What every exported function goes through: the panic boundary, pointer
 //! checks, length checks, timeouts.
 
+use std::ffi::c_void;
 use std::time::Duration;
+
+use crate::result::ring_result;
 
 /// Runs `$body` (a block evaluating to the function's result), catching any
 /// panic and returning `$on_panic` instead: no unwind ever crosses into C.
@@ -22,6 +25,17 @@ macro_rules! try_ref {
         match $ptr {
             Some(r) => r,
             None => return $crate::result::ring_result::NullParameter,
+        }
+    };
+}
+
+/// Unwraps a `Result<T, ring_result>`, or returns the error code from the
+/// enclosing body.
+macro_rules! try_code {
+    ($res:expr) => {
+        match $res {
+            Ok(v) => v,
+            Err(code) => return code,
         }
     };
 }
@@ -56,24 +70,28 @@ pub(crate) unsafe fn input<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
     Some(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
-/// Builds `&mut [u8]` from a C buffer. NULL with a length of 0 is an empty
-/// buffer; NULL with a length is `None`.
+/// Builds `&mut [u8]` from a C output buffer of `cap` bytes, checked:
+/// `RING_RESULT_INVALID_ARGUMENT` when `cap` exceeds `MAX_BUFFER`, then
+/// `RING_RESULT_NULL_PARAMETER` when `ptr` is NULL with `cap` > 0. NULL
+/// with 0 is an empty buffer (the size queries).
 ///
 /// # Safety
 ///
-/// When `ptr` is not NULL it must point to `len` writable bytes, `len` at
-/// most `MAX_BUFFER`, not used by anyone else for `'a`.
-pub(crate) unsafe fn output<'a>(ptr: *mut u8, len: usize) -> Option<&'a mut [u8]> {
-    debug_assert!(len <= MAX_BUFFER);
-    if len == 0 {
-        return Some(&mut []);
+/// When `ptr` is not NULL it must point to `cap` writable bytes, not used by
+/// anyone else for `'a`.
+pub(crate) unsafe fn output<'a>(ptr: *mut c_void, cap: usize) -> Result<&'a mut [u8], ring_result> {
+    if cap > MAX_BUFFER {
+        return Err(ring_result::InvalidArgument);
+    }
+    if cap == 0 {
+        return Ok(&mut []);
     }
     if ptr.is_null() {
-        return None;
+        return Err(ring_result::NullParameter);
     }
-    // SAFETY: non-NULL, and the caller promises `len` writable bytes that
-    // nobody else uses during the call.
-    Some(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+    // SAFETY: non-NULL, `cap <= MAX_BUFFER`, and the caller promises `cap`
+    // writable bytes that nobody else uses during the call.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<u8>(), cap) })
 }
 
 /// A checked, non-NULL out-pointer. Written with `ptr::write`, never read:

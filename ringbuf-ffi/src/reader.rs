@@ -4,9 +4,9 @@ use std::ffi::c_void;
 
 use ringbuf_core::{Error, Reader, Start};
 
-use crate::boundary::{output, timeout, Out, MAX_BUFFER};
+use crate::boundary::{output, timeout, Out};
 use crate::result::ring_result;
-use crate::ring_ops::{ring, ring_ref};
+use crate::ring_handle::{ring, ring_ref};
 
 /// An independent cursor over a ring. Opaque; made by `ring_reader_new`,
 /// released by `ring_reader_free`. Used by one thread at a time; it may
@@ -162,12 +162,9 @@ pub unsafe extern "C" fn ring_reader_next(
         // SAFETY: the caller passes NULL or a writable `ring_record`.
         let mut out = try_ref!(unsafe { Out::new(out) });
         out.set(ring_record::default());
-        if cap > MAX_BUFFER {
-            return ring_result::InvalidArgument;
-        }
-        // SAFETY: `cap <= MAX_BUFFER`; the caller promises `cap` writable
-        // bytes at `buf` when it is not NULL.
-        let dst = try_ref!(unsafe { output(buf.cast(), cap) });
+        // SAFETY: the caller promises `cap` writable bytes at `buf` when it
+        // is not NULL.
+        let dst = try_code!(unsafe { output(buf, cap) });
         match reader.next_into(dst, timeout(timeout_ms)) {
             Ok(info) => {
                 out.set(ring_record { len: info.len, seq: info.seq, lost: info.lost });
@@ -214,12 +211,9 @@ pub unsafe extern "C" fn ring_reader_read(
         // SAFETY: the caller passes NULL or a writable size_t.
         let mut out_len = try_ref!(unsafe { Out::new(out_len) });
         out_len.set(0);
-        if cap > MAX_BUFFER {
-            return ring_result::InvalidArgument;
-        }
-        // SAFETY: `cap <= MAX_BUFFER`; the caller promises `cap` writable
-        // bytes at `buf` when it is not NULL.
-        let dst = try_ref!(unsafe { output(buf.cast(), cap) });
+        // SAFETY: the caller promises `cap` writable bytes at `buf` when it
+        // is not NULL.
+        let dst = try_code!(unsafe { output(buf, cap) });
         match reader.read_timeout(dst, timeout(timeout_ms)) {
             Ok(n) => {
                 out_len.set(n);

@@ -1,6 +1,6 @@
 //! `ring_result`: what every fallible C call returns.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr};
 
 use ringbuf_core::Error;
 
@@ -97,26 +97,54 @@ fn set_errno(errno: i32) {
     };
 }
 
-/// Static, NUL-terminated text for each code.
-fn text(code: u32) -> &'static [u8] {
-    match code {
-        0 => b"ok\0",
-        1 => b"ring is closed\0",
-        2 => b"timed out\0",
-        3 => b"record larger than ring_max_record()\0",
-        4 => b"buffer too small for the record\0",
-        5 => b"a required pointer argument was NULL\0",
-        6 => b"invalid argument\0",
-        7 => b"out of memory\0",
-        8 => b"internal error (panic caught at the ringlog boundary)\0",
-        9 => b"records were overwritten before this reader read them\0",
-        10 => b"ring was created before fork(): it cannot be used in the child\0",
-        11 => b"ring is busy: the room to claim is held by records still being written\0",
-        12 => b"not a usable ring file: not a ring, another format version, truncated or corrupt\0",
-        13 => b"a system call failed (see errno)\0",
-        _ => b"unknown ring_result code\0",
+impl ring_result {
+    /// Every result, in the order of its number: `ALL[n] as u32 == n`
+    /// (checked by a test below).
+    const ALL: [ring_result; 14] = [
+        ring_result::Ok,
+        ring_result::Closed,
+        ring_result::Timeout,
+        ring_result::TooLarge,
+        ring_result::BufSmall,
+        ring_result::NullParameter,
+        ring_result::InvalidArgument,
+        ring_result::NoMemory,
+        ring_result::Panic,
+        ring_result::Lost,
+        ring_result::Forked,
+        ring_result::Busy,
+        ring_result::BadFile,
+        ring_result::Io,
+    ];
+
+    /// The result numbered `code`, if any.
+    fn from_code(code: u32) -> Option<ring_result> {
+        Self::ALL.get(usize::try_from(code).ok()?).copied()
+    }
+
+    /// Its text for `ring_result_str`: static, NUL-terminated.
+    fn text(self) -> &'static CStr {
+        match self {
+            ring_result::Ok => c"ok",
+            ring_result::Closed => c"ring is closed",
+            ring_result::Timeout => c"timed out",
+            ring_result::TooLarge => c"record larger than ring_max_record()",
+            ring_result::BufSmall => c"buffer too small for the record",
+            ring_result::NullParameter => c"a required pointer argument was NULL",
+            ring_result::InvalidArgument => c"invalid argument",
+            ring_result::NoMemory => c"out of memory",
+            ring_result::Panic => c"internal error (panic caught at the ringlog boundary)",
+            ring_result::Lost => c"records were overwritten before this reader read them",
+            ring_result::Forked => c"ring was created before fork(): it cannot be used in the child",
+            ring_result::Busy => c"ring is busy: the room to claim is held by records still being written",
+            ring_result::BadFile => c"not a usable ring file: not a ring, another format version, truncated or corrupt",
+            ring_result::Io => c"a system call failed (see errno)",
+        }
     }
 }
+
+/// The text of a code that is no `ring_result`.
+const UNKNOWN: &CStr = c"unknown ring_result code";
 
 /// A short English description of a result code.
 ///
@@ -128,13 +156,24 @@ fn text(code: u32) -> &'static [u8] {
 /// None: any value is accepted. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ring_result_str(code: u32) -> *const c_char {
-    ffi_boundary!(c"internal error".as_ptr(), { text(code).as_ptr().cast() })
+    ffi_boundary!(c"internal error".as_ptr(), {
+        ring_result::from_code(code).map_or(UNKNOWN, ring_result::text).as_ptr()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::ffi::CStr;
+
+    #[test]
+    fn all_lists_every_result_by_its_number() {
+        for (n, r) in ring_result::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, n);
+        }
+        // The last result is the last in ALL: a new one must be added there.
+        assert_eq!(ring_result::Io as usize, ring_result::ALL.len() - 1);
+    }
 
     #[test]
     fn every_code_has_text_and_unknown_codes_are_safe() {

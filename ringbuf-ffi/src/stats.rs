@@ -2,7 +2,7 @@
 
 use crate::boundary::Out;
 use crate::result::ring_result;
-use crate::ring_ops::{ring, ring_ref};
+use crate::ring_handle::{ring, ring_ref};
 
 /// What `ring_stats` reports.
 #[repr(C)]

@@ -1,4 +1,4 @@
-//! `ring`: create, write, flush, close, snapshot, free.
+//! The `ring` handle: create, open, write, flush, close, snapshot, dump, free.
 
 use std::ffi::c_void;
 
@@ -340,12 +340,9 @@ pub unsafe extern "C" fn ring_snapshot(
         // SAFETY: the caller passes NULL or a writable size_t.
         let mut out_len = try_ref!(unsafe { Out::new(out_len) });
         out_len.set(0);
-        if cap > MAX_BUFFER {
-            return ring_result::InvalidArgument;
-        }
-        // SAFETY: `cap <= MAX_BUFFER`; the caller promises `cap` writable
-        // bytes at `buf` when it is not NULL.
-        let dst = try_ref!(unsafe { output(buf.cast(), cap) });
+        // SAFETY: the caller promises `cap` writable bytes at `buf` when it
+        // is not NULL.
+        let dst = try_code!(unsafe { output(buf, cap) });
         match ring.snapshot_into(dst) {
             Ok(n) => {
                 out_len.set(n);
