@@ -12,6 +12,7 @@ mod file;
 mod many;
 mod measure;
 mod peers;
+mod serve;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -527,6 +528,11 @@ fn main() {
     if on("wake cost") {
         let (repeats, samples) = if quick { (3, 12) } else { (5, 40) };
         for row in many::wake_cost(repeats, samples) {
+            push(row);
+        }
+    }
+    if on("serve") {
+        for row in serve::rows(plan, quick) {
             push(row);
         }
     }
