@@ -1,0 +1,5 @@
+//go:build race
+
+package ringlog
+
+const raceEnabled = true
