@@ -1,5 +1,6 @@
-//! The endpoints (axum): `/records`, `/snapshot`, `/stat`, and a listing
-//! of them for any other path.
+//! The endpoints (axum): the live page (`/`, `/app.js`, `/app.css`),
+//! `/records`, `/snapshot`, `/stat`, and a listing of them (`/help`, and
+//! the body of a 404).
 
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -20,6 +21,7 @@ use ringbuf_core::{Error, Ring, Start};
 use tokio::sync::mpsc;
 
 use super::feed::{self, Cut, Format, Item, Until};
+use super::page;
 use crate::cli::From;
 use crate::commands::stat::StatView;
 
@@ -33,18 +35,23 @@ pub struct App {
     pub stop: Arc<AtomicBool>,
 }
 
-/// The text of a 404 (and of `/`): the endpoints.
+/// The text of `/help` and of a 404: the endpoints.
 const ENDPOINTS: &str = "\
 ringlog serve: the endpoints are
+  GET /                                                   the live page (a browser)
   GET /records?from=oldest|newest|SEQ&format=text|json   live stream (Accept: text/event-stream for SSE)
   GET /snapshot?format=text|json                          what the ring retains now
   GET /stat                                               the ring's stats (JSON)
+  GET /help                                               this list
 ";
 
 /// The router over the shared state.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(page::index))
+        .route("/app.js", get(page::app_js))
+        .route("/app.css", get(page::app_css))
+        .route("/help", get(help))
         .route("/records", get(records))
         .route("/snapshot", get(snapshot))
         .route("/stat", get(stat))
@@ -61,7 +68,7 @@ pub struct Params {
     format: Option<String>,
 }
 
-async fn index() -> Response {
+async fn help() -> Response {
     text(StatusCode::OK, ENDPOINTS.to_string())
 }
 

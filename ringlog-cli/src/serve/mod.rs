@@ -3,6 +3,15 @@
 //!
 //! # Endpoints
 //!
+//! * `GET /`: the live page (`page`): the ring followed in a browser
+//!   through the server-sent events of `/records`, with a pause button, a
+//!   filter (text or regular expression), a marker where records were
+//!   lost, the newest 10,000 records kept, the ring's name, capacity and
+//!   written count from `/stat`. `/?from=oldest|newest|SEQ` starts there;
+//!   `/?keep=N` keeps N records. Its script and style sheet are
+//!   `/app.js` and `/app.css`; all three are embedded in the binary and
+//!   sent with a strict `Content-Security-Policy` (this server's script
+//!   and style only, no inline ones, connections to this server only).
 //! * `GET /records?from=oldest|newest|SEQ&format=text|json`: a live
 //!   stream, `Transfer-Encoding: chunked`, each record sent as soon as it
 //!   is committed. `text` (default, `text/plain; charset=utf-8`): each
@@ -33,7 +42,7 @@
 //!   request, oldest first (records up to the `written` count then, never
 //!   waiting for more), in the text or JSON format.
 //! * `GET /stat`: `ringlog stat --json` ([`StatView`](crate::commands::stat::StatView)).
-//! * Any other path: 404 and the list of endpoints (`/`: 200 and the list).
+//! * `GET /help`: the list of endpoints (any other path: 404 and the list).
 //!
 //! # How a stream is fed (`feed`)
 //!
@@ -80,6 +89,7 @@
 
 mod feed;
 mod http;
+mod page;
 mod server;
 
 use std::net::SocketAddr;
@@ -96,6 +106,16 @@ use crate::open;
 /// The subcommand's help, after the options.
 pub const HELP: &str = "\
 Endpoints:
+  GET /
+        A live page for a browser: the records as they are written (each
+        shown as text, its seq in the gutter), following the newest unless
+        you scroll up; Pause; a filter (text, or a regular expression); a
+        marker where records were lost (\"12 records lost here\"); the ring's
+        name, capacity and written count. It reconnects by itself when the
+        server restarts (without showing a record twice) and keeps the
+        newest 10,000 records. /?from=oldest|newest|SEQ starts there,
+        /?keep=N keeps N. Nothing is loaded from elsewhere; the page sends
+        a strict Content-Security-Policy.
   GET /records?from=oldest|newest|SEQ&format=text|json
         Streams the records live (default from=oldest, format=text), each as
         soon as it is written, until the ring is closed. text: each record as
@@ -123,6 +143,8 @@ Endpoints:
         What the ring retains now, oldest first; does not wait.
   GET /stat
         The ring's stats as JSON (as `ringlog stat --json`).
+  GET /help
+        This list of endpoints (any other path: 404 and the list).
 
 Losses: a client that falls behind the writers (a slow network, a client
 that stops reading) never slows them: up to about 640 KiB are held for it,
@@ -142,7 +164,7 @@ that a client knows to reconnect. Each stream uses one of the ring file's
 127.0.0.1 unless --listen says otherwise; it has no authentication.
 
 Examples:
-  ringlog serve app.ring
+  ringlog serve app.ring                  then open http://127.0.0.1:8080/
   ringlog serve app.ring --listen 0.0.0.0:9000
   curl -N http://127.0.0.1:8080/records
   curl -N 'http://127.0.0.1:8080/records?from=newest&format=json'
