@@ -45,6 +45,11 @@
 //!   (readers pass it as lost within 10 ms of its process being gone).
 //!   A file that is not a ring is refused ([`Error::BadFile`]), untouched.
 //!   [`image::parse`] reads a region from plain bytes (docs/FORMAT.md).
+//! * **Logging libraries.** [`Ring::log_writer`] is the writer for `log`
+//!   (`env_logger::Target::Pipe(Box::new(ring.log_writer()))`) and, with
+//!   the `tracing` feature, `tracing_subscriber::fmt().with_writer(ring.log_writer())`:
+//!   each event one record, an event over `max_record` cut with a marker
+//!   instead of dropped ([`LogWriter`]).
 //!
 //! # Example
 //!
