@@ -17,11 +17,13 @@ import (
 // readers after each write. Records get a 16-byte header (length, seq) as
 // in ringlog, so both copy the same bytes.
 type mutexRing struct {
-	mu   sync.Mutex
-	cond *sync.Cond
-	buf  []byte
-	pos  int
-	seq  uint64
+	mu      sync.Mutex
+	cond    *sync.Cond
+	buf     []byte
+	pos     int
+	seq     uint64
+	written uint64 // bytes ever written, framing included
+	stopped bool
 }
 
 func newMutexRing(capacity int) *mutexRing {
@@ -41,6 +43,7 @@ func (m *mutexRing) Write(p []byte) (int, error) {
 	m.seq++
 	m.put(hdr[:])
 	m.put(p)
+	m.written += uint64(len(hdr) + len(p))
 	m.mu.Unlock()
 	m.cond.Broadcast()
 	return len(p), nil
@@ -56,6 +59,42 @@ func (m *mutexRing) put(p []byte) {
 	if m.pos == len(m.buf) {
 		m.pos = 0
 	}
+}
+
+// drain is a reader as the circular package's WriteTo is one: it takes
+// the lock, copies out everything written since its last pass (in chunks
+// of len(sink), as WriteTo hands it to its io.Writer) while holding the
+// lock, and waits on the condition variable for more. Lapped, it skips to
+// the oldest byte still there. It returns the bytes copied, once stop
+// has been called.
+func (m *mutexRing) drain(sink []byte) (copied uint64) {
+	var rd uint64
+	size := uint64(len(m.buf))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		for rd < m.written {
+			if m.written-rd > size {
+				rd = m.written - size
+			}
+			off := rd % size
+			n := min(m.written-rd, size-off, uint64(len(sink)))
+			copy(sink, m.buf[off:off+n])
+			rd += n
+			copied += n
+		}
+		if m.stopped {
+			return copied
+		}
+		m.cond.Wait()
+	}
+}
+
+func (m *mutexRing) stop() {
+	m.mu.Lock()
+	m.stopped = true
+	m.mu.Unlock()
+	m.cond.Broadcast()
 }
 
 // inGoroutines runs f(n) in g goroutines that share b.N operations.
@@ -84,6 +123,21 @@ const benchRing = 1 << 20
 //	           for all its records): ring_write's own cost, no cgo
 //	cgo-nop    a cgo call with Write's arguments to a C function that
 //	           does nothing: the price of the crossing alone
+//	direct-cgo C.ring_write called directly from the benchmark loop, one
+//	           cgo call per record (testhooks.go: cgoWrite), with the same
+//	           noescape/nocallback annotations as Write and no error
+//	           mapping: the cost Write is measured against
+//
+// and, with one more goroutine reading everything as it is written (1 MiB
+// ring, the same reader load for both; ns/op is per record written):
+//
+//	ringlog+reader  (*Ring).Write; the reader calls (*Reader).Read into a
+//	                32 KiB buffer in a loop (going on after ErrLost)
+//	mutex+reader    the mutex ring; the reader is drain above: copies out
+//	                under the writers' lock, as circular's WriteTo does
+//
+// The reader rows also report read-%: the share of the written bytes the
+// reader copied out (below 100 when writers lapped it).
 func BenchmarkWrite(b *testing.B) {
 	for _, size := range []int{64, 1024} {
 		for _, g := range []int{1, 8} {
@@ -121,6 +175,69 @@ func BenchmarkWrite(b *testing.B) {
 						cNop(r, p)
 					}
 				})
+			})
+			b.Run(fmt.Sprintf("impl=direct-cgo/size=%d/g=%d", size, g), func(b *testing.B) {
+				r := mustRing(b, benchRing)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				inGoroutines(b, g, func(n int) {
+					for i := 0; i < n; i++ {
+						if res := cgoWrite(r, p); res != cResultOK && res != cResultBusy {
+							panic(res)
+						}
+					}
+				})
+			})
+			b.Run(fmt.Sprintf("impl=ringlog+reader/size=%d/g=%d", size, g), func(b *testing.B) {
+				r := mustRing(b, benchRing)
+				rd := mustReader(b, r, Oldest)
+				var read uint64
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					sink := make([]byte, 32<<10)
+					for {
+						n, err := rd.Read(sink)
+						read += uint64(n)
+						if err != nil && !errors.Is(err, ErrLost) {
+							return // io.EOF: the ring was closed and drained
+						}
+					}
+				}()
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				inGoroutines(b, g, func(n int) {
+					for i := 0; i < n; i++ {
+						if _, err := r.Write(p); err != nil && !errors.Is(err, ErrBusy) {
+							panic(err)
+						}
+					}
+				})
+				b.StopTimer()
+				r.Close()
+				<-done
+				rd.Close()
+				b.ReportMetric(100*float64(read)/float64(b.N*size), "read-%")
+			})
+			b.Run(fmt.Sprintf("impl=mutex+reader/size=%d/g=%d", size, g), func(b *testing.B) {
+				m := newMutexRing(benchRing)
+				var read uint64
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					read = m.drain(make([]byte, 32<<10))
+				}()
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				inGoroutines(b, g, func(n int) {
+					for i := 0; i < n; i++ {
+						m.Write(p)
+					}
+				})
+				b.StopTimer()
+				m.stop()
+				<-done
+				b.ReportMetric(100*float64(read)/float64(b.N*(size+16)), "read-%")
 			})
 			b.Run(fmt.Sprintf("impl=c-loop/size=%d/g=%d", size, g), func(b *testing.B) {
 				r := mustRing(b, benchRing)

@@ -36,6 +36,8 @@ static void ringlog_go_nop(const ring *r, const void *p, size_t len) { (void)r; 
 #cgo nocallback ringlog_go_nop
 #cgo noescape ringlog_go_write_loop
 #cgo nocallback ringlog_go_write_loop
+#cgo noescape ring_write
+#cgo nocallback ring_write
 */
 import "C"
 
@@ -65,3 +67,20 @@ func cNop(r *Ring, p []byte) {
 	C.ringlog_go_nop(r.c, unsafe.Pointer(unsafe.SliceData(p)), C.size_t(len(p)))
 	runtime.KeepAlive(r)
 }
+
+// cgoWrite is the bare cgo call of ring_write that (*Ring).Write wraps,
+// with the same noescape/nocallback annotations: the raw result code, no
+// error mapping, no nil check of an empty p. The benchmark's baseline for
+// Write: what the wrapper adds on top of the crossing it cannot avoid.
+// (runtime.KeepAlive only extends r's liveness: it emits no code.)
+func cgoWrite(r *Ring, p []byte) uint32 {
+	res := C.ring_write(r.c, unsafe.Pointer(unsafe.SliceData(p)), C.size_t(len(p)))
+	runtime.KeepAlive(r)
+	return uint32(res)
+}
+
+// Result codes of ring_write for the benchmarks, which cannot use C.
+const (
+	cResultOK   = uint32(C.RING_RESULT_OK)
+	cResultBusy = uint32(C.RING_RESULT_BUSY)
+)
